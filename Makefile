@@ -1,0 +1,35 @@
+# newsbeam: the two commands are `make run` and `make test`; both set up .venv.
+PYTHON ?= python3
+VENV   := .venv
+PY     := $(VENV)/bin/python
+PIP    := $(PY) -m pip install --quiet --disable-pip-version-check
+
+.PHONY: run test lint clean
+
+$(PY):
+	$(PYTHON) -m venv $(VENV)
+
+# Stamps re-install when setup.py changes.
+$(VENV)/.installed-run: setup.py | $(PY)
+	$(PIP) -e .
+	touch $@
+
+$(VENV)/.installed-test: setup.py | $(PY)
+	$(PIP) -e '.[test]'
+	touch $@ $(VENV)/.installed-run
+
+## run: the pipeline on seeds/ with the DirectRunner, Parquet to out/, summary printed
+run: $(VENV)/.installed-run
+	$(PY) -m pipeline.run --input seeds/ --output out/ --overwrite
+
+## test: the whole test suite (ruff included)
+test: $(VENV)/.installed-test
+	$(PY) -m ruff check .
+	$(PY) -m pytest
+
+lint: $(VENV)/.installed-test
+	$(PY) -m ruff check .
+	$(PY) -m ruff format --check .
+
+clean:
+	rm -rf out/ .pytest_cache build *.egg-info

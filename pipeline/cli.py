@@ -1,0 +1,34 @@
+"""The ``newsbeam`` command: subcommands in front of the pipeline's flags.
+
+``newsbeam run --input PATH --output DIR [any Beam option]`` runs the
+pipeline; every flag after ``run`` goes to Beam's option parser unchanged.
+"""
+
+from __future__ import annotations
+
+import sys
+
+from pipeline import run as run_module
+
+USAGE = """usage: newsbeam COMMAND [flags]
+
+commands:
+  run     --input PATH_OR_GLOB --output DIR [options]   extract articles to Parquet
+          (newsbeam run --help lists every option, Beam's included)
+"""
+
+
+def main(argv: list[str] | None = None) -> int:
+    args = list(sys.argv[1:] if argv is None else argv)
+    if not args or args[0] in ("-h", "--help", "help"):
+        print(USAGE)
+        return 0
+    command, rest = args[0], args[1:]
+    if command == "run":
+        return run_module.main(rest)
+    print(f"newsbeam: unknown command {command!r}\n\n{USAGE}", file=sys.stderr)
+    return 2
+
+
+if __name__ == "__main__":
+    sys.exit(main())

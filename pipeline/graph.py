@@ -1,0 +1,156 @@
+"""The pipeline graph: ``build_pipeline(p, options)`` wires the stages.
+
+Step labels are stable (Dataflow's ``--update`` matches steps by name):
+Read, Extract, DetectLanguage, WriteArticles, CollectRejects, WriteRejects.
+"""
+
+from __future__ import annotations
+
+import os
+import posixpath
+from dataclasses import dataclass
+from datetime import UTC, datetime
+
+import apache_beam as beam
+from apache_beam.io.filesystems import FileSystems
+from apache_beam.options.pipeline_options import GoogleCloudOptions, PipelineOptions
+
+from pipeline.options import NewsbeamOptions, validate
+from transforms.common import ARTICLE_ROWS, REJECT_ROWS
+from transforms.core.manifest import MANIFEST_NAME, ManifestError, check_header
+from transforms.core.records import Reject
+from transforms.core.schema import ARTICLE_SCHEMA, REJECT_SCHEMA, partition_date
+from transforms.core.timeparse import parse_time
+from transforms.extract import ExtractArticles
+from transforms.language import DetectLanguage
+from transforms.read import ReadDocuments
+from transforms.write import WriteParquet
+
+TABLES = ("articles", "rejects")
+TEMP_FOLDER = ".newsbeam-tmp"
+_GLOB_CHARS = "*?["
+
+
+def _is_remote(path: str) -> bool:
+    return "://" in path
+
+
+def _absolute(path: str) -> str:
+    return path if _is_remote(path) else os.path.abspath(path)
+
+
+@dataclass(frozen=True)
+class InputPlan:
+    """What --input resolves to: the pattern to match, the root that relative
+    paths (and doc ids) are taken from, and how many files match now."""
+
+    pattern: str
+    root: str
+    matched: int
+
+
+def plan_input(spec: str) -> InputPlan:
+    spec = _absolute(spec)
+    if any(c in spec for c in _GLOB_CHARS):
+        prefix = spec[: min(spec.index(c) for c in _GLOB_CHARS if c in spec)]
+        root = prefix.rsplit("/", 1)[0] if "/" in prefix else "."
+        pattern = spec
+    elif spec.endswith("/") or (not _is_remote(spec) and os.path.isdir(spec)):
+        root = spec.rstrip("/")
+        pattern = root + "/**"
+    else:
+        root = posixpath.dirname(spec)
+        pattern = spec
+    matched = len(FileSystems.match([pattern])[0].metadata_list)
+    if matched == 0:
+        raise ValueError(f"--input {spec!r} matches no files")
+    return InputPlan(pattern, root, matched)
+
+
+def resolve_manifest(opts: NewsbeamOptions, plan: InputPlan) -> tuple[str, str, str] | None:
+    """(path, folder, header line) of the sidecar manifest, or None."""
+    if opts.manifest and opts.manifest.lower() == "none":
+        return None
+    path = _absolute(opts.manifest) if opts.manifest else FileSystems.join(plan.root, MANIFEST_NAME)
+    if not FileSystems.exists(path):
+        if opts.manifest:
+            raise ValueError(f"--manifest {opts.manifest!r} does not exist")
+        return None
+    with FileSystems.open(path) as fh:
+        header = fh.readline().decode("utf-8-sig").rstrip("\r\n")
+    try:
+        check_header(header)
+    except ManifestError as exc:
+        raise ValueError(f"--manifest {path!r}: {exc}") from exc
+    folder = path.rsplit("/", 1)[0]
+    return path, folder, header
+
+
+def output_is_empty(output: str) -> bool:
+    return not FileSystems.match([FileSystems.join(_absolute(output), "**")])[0].metadata_list
+
+
+def run_ingested_at(opts: NewsbeamOptions) -> datetime:
+    pinned = parse_time(opts.ingested_at) if opts.ingested_at else None
+    return pinned or datetime.now(UTC).replace(microsecond=0)
+
+
+def temp_root(options: PipelineOptions, output: str) -> str:
+    temp_location = options.view_as(GoogleCloudOptions).temp_location
+    return FileSystems.join(temp_location or _absolute(output), TEMP_FOLDER)
+
+
+def build_pipeline(p: beam.Pipeline, options: PipelineOptions) -> dict[str, beam.PCollection]:
+    """Add newsbeam's stages to ``p``; returns the main PCollections by name."""
+    opts = options.view_as(NewsbeamOptions)
+    validate(opts)
+    plan = plan_input(opts.input)
+    if not opts.overwrite and not output_is_empty(opts.output):
+        raise ValueError(f"--output {opts.output!r} is not empty; choose another folder or pass --overwrite")
+    manifest = resolve_manifest(opts, plan)
+    ingested_at = run_ingested_at(opts)
+    output = _absolute(opts.output)
+    temp = temp_root(options, output)
+
+    read = p | "Read" >> ReadDocuments(
+        plan.pattern,
+        plan.root,
+        max_bytes=opts.max_bytes,
+        manifest_path=manifest[0] if manifest else None,
+        manifest_dir=manifest[1] if manifest else None,
+        manifest_header=manifest[2] if manifest else None,
+        expected_files=plan.matched,
+    )
+    extracted = read["documents"] | "Extract" >> ExtractArticles(
+        min_chars=opts.min_chars, ingested_at=ingested_at, favor_precision=opts.favor_precision
+    )
+    articles = extracted["articles"] | "DetectLanguage" >> DetectLanguage(
+        prefix_chars=opts.lang_prefix_chars, min_prob=opts.lang_min_prob, seed=opts.lang_seed
+    )
+    articles_written = articles | "WriteArticles" >> WriteParquet(
+        FileSystems.join(output, "articles"),
+        ARTICLE_SCHEMA,
+        temp_directory=FileSystems.join(temp, "articles"),
+        rows_metric=ARTICLE_ROWS,
+        partition_fn=partition_date,
+        row_group_size=opts.row_group_size,
+    )
+    rejects = (read["rejects"], extracted["rejects"]) | "CollectRejects" >> beam.Flatten()
+    rejects_written = (
+        rejects
+        | "RejectRows" >> beam.Map(Reject.to_row, ingested_at)
+        | "WriteRejects"
+        >> WriteParquet(
+            FileSystems.join(output, "rejects"),
+            REJECT_SCHEMA,
+            temp_directory=FileSystems.join(temp, "rejects"),
+            rows_metric=REJECT_ROWS,
+            row_group_size=opts.row_group_size,
+        )
+    )
+    return {
+        "articles": articles,
+        "rejects": rejects,
+        "articles_written": articles_written,
+        "rejects_written": rejects_written,
+    }

@@ -1,0 +1,103 @@
+"""newsbeam's command-line flags, as one Beam ``PipelineOptions`` subclass.
+
+Every flag has help text; :func:`validate` checks them when the graph is
+built and raises ``ValueError`` naming the flag at fault.
+"""
+
+from __future__ import annotations
+
+from apache_beam.options.pipeline_options import PipelineOptions
+
+from transforms.core.timeparse import parse_time
+
+
+class NewsbeamOptions(PipelineOptions):
+    @classmethod
+    def _add_argparse_args(cls, parser) -> None:
+        parser.add_argument(
+            "--input",
+            help="Folder, file or glob of documents: .html/.htm, .txt and .jsonl "
+            "(optionally .gz). A folder is read recursively. gs:// paths work on Dataflow.",
+        )
+        parser.add_argument(
+            "--output",
+            help="Output folder: Parquet goes to OUTPUT/articles/date=YYYY-MM-DD/ and OUTPUT/rejects/.",
+        )
+        parser.add_argument(
+            "--manifest",
+            default=None,
+            help="CSV sidecar with file,outlet,url,published,lang per plain file "
+            "(paths relative to the manifest's folder). Default: manifest.csv in "
+            "the --input folder if there is one; 'none' to ignore it.",
+        )
+        parser.add_argument(
+            "--overwrite",
+            action="store_true",
+            default=False,
+            help="Replace newsbeam's tables in a non-empty --output instead of refusing to run.",
+        )
+        parser.add_argument(
+            "--min_chars",
+            type=int,
+            default=200,
+            help="Reject articles whose extracted body is shorter than this many characters (default 200).",
+        )
+        parser.add_argument(
+            "--max_bytes",
+            type=int,
+            default=10_000_000,
+            help="Reject documents (or JSONL records) larger than this many bytes, "
+            "measured after decompression (default 10 MB).",
+        )
+        parser.add_argument(
+            "--favor_precision",
+            action="store_true",
+            default=False,
+            help="Ask trafilatura for less text but less boilerplate.",
+        )
+        parser.add_argument(
+            "--lang_prefix_chars",
+            type=int,
+            default=2000,
+            help="Characters of title+body that language detection looks at (default 2000).",
+        )
+        parser.add_argument(
+            "--lang_min_prob",
+            type=float,
+            default=0.80,
+            help="Below this detection probability the page's declared language wins (default 0.80).",
+        )
+        parser.add_argument(
+            "--lang_seed",
+            type=int,
+            default=0,
+            help="Seed of langdetect's sampling; fixed so results are reproducible (default 0).",
+        )
+        parser.add_argument(
+            "--ingested_at",
+            default=None,
+            help="Ingest time stamped on every row (ISO 8601). Default: when the run starts. "
+            "Pin it to make reruns byte-identical.",
+        )
+        parser.add_argument(
+            "--row_group_size",
+            type=int,
+            default=10_000,
+            help="Rows per Parquet row group (default 10000).",
+        )
+
+
+def validate(opts: NewsbeamOptions) -> None:
+    """Raise ValueError naming the first flag whose value cannot work."""
+    if not opts.input:
+        raise ValueError("--input is required: a folder, file or glob of documents")
+    if not opts.output:
+        raise ValueError("--output is required: the folder to write Parquet into")
+    for flag in ("min_chars", "max_bytes", "lang_prefix_chars", "row_group_size"):
+        value = getattr(opts, flag)
+        if value is None or value < (0 if flag == "min_chars" else 1):
+            raise ValueError(f"--{flag} must be a positive integer, got {value!r}")
+    if not 0.0 <= opts.lang_min_prob <= 1.0:
+        raise ValueError(f"--lang_min_prob must be between 0 and 1, got {opts.lang_min_prob!r}")
+    if opts.ingested_at is not None and parse_time(opts.ingested_at) is None:
+        raise ValueError(f"--ingested_at must be an ISO 8601 time, got {opts.ingested_at!r}")

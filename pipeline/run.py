@@ -1,0 +1,147 @@
+"""Running the pipeline: ``run(argv)`` builds, runs and summarises a job.
+
+Usable as ``python -m pipeline.run --input ... --output ...`` and through the
+``newsbeam run`` command.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import sys
+import time
+from dataclasses import asdict, dataclass, field
+
+import apache_beam as beam
+from apache_beam.io.filesystems import FileSystems
+from apache_beam.metrics.metric import MetricsFilter
+from apache_beam.options.pipeline_options import PipelineOptions
+from apache_beam.runners.runner import PipelineState
+
+from pipeline.graph import TABLES, TEMP_FOLDER, build_pipeline, temp_root
+from pipeline.options import NewsbeamOptions
+from transforms.common import ARTICLE_ROWS, DOCUMENTS_IN, FILES_SKIPPED, NAMESPACE, REJECT_ROWS
+
+_LOG = logging.getLogger(__name__)
+
+
+@dataclass
+class Summary:
+    state: str
+    elapsed_seconds: float
+    documents_in: int = 0
+    files_skipped: int = 0
+    articles: int = 0
+    rejects: int = 0
+    article_files: int = 0
+    rejects_by_reason: dict[str, int] = field(default_factory=dict)
+    languages: dict[str, int] = field(default_factory=dict)
+    extracted_by: dict[str, int] = field(default_factory=dict)
+
+    @property
+    def balanced(self) -> bool:
+        return self.documents_in == self.articles + self.rejects
+
+    def render(self, output: str) -> str:
+        lines = [
+            f"newsbeam run {self.state.lower()} in {self.elapsed_seconds:.1f} s",
+            f"  documents read    {self.documents_in}"
+            + (f"  ({self.files_skipped} other files skipped)" if self.files_skipped else ""),
+            f"  articles written  {self.articles}  in {self.article_files} file(s)"
+            f" under {FileSystems.join(output, 'articles')}",
+            f"  rejects           {self.rejects}  under {FileSystems.join(output, 'rejects')}",
+        ]
+        for reason, n in sorted(self.rejects_by_reason.items(), key=lambda kv: (-kv[1], kv[0])):
+            lines.append(f"    {reason:<28} {n}")
+        if self.extracted_by:
+            lines.append("  extracted by      " + ", ".join(f"{k} {v}" for k, v in sorted(self.extracted_by.items())))
+        if self.languages:
+            langs = sorted(self.languages.items(), key=lambda kv: (-kv[1], kv[0]))
+            lines.append("  languages         " + ", ".join(f"{k} {v}" for k, v in langs))
+        check = "ok" if self.balanced else "MISMATCH: some records are unaccounted for"
+        lines.append(
+            f"  records in = articles + rejects: {self.documents_in} = {self.articles} + {self.rejects}  {check}"
+        )
+        return "\n".join(lines)
+
+
+def _counters(result) -> dict[str, int]:
+    try:
+        queried = result.metrics().query(MetricsFilter().with_namespace(NAMESPACE))
+    except (NotImplementedError, AttributeError):
+        return {}
+    totals: dict[str, int] = {}
+    for c in queried["counters"]:
+        value = c.committed if c.committed is not None else c.attempted
+        totals[c.key.metric.name] = totals.get(c.key.metric.name, 0) + (value or 0)
+    return totals
+
+
+def summarize(result, elapsed: float) -> Summary:
+    counters = _counters(result)
+    summary = Summary(
+        state=str(result.state),
+        elapsed_seconds=round(elapsed, 2),
+        documents_in=counters.get(DOCUMENTS_IN, 0),
+        files_skipped=counters.get(FILES_SKIPPED, 0),
+        articles=counters.get(ARTICLE_ROWS, 0),
+        rejects=counters.get(REJECT_ROWS, 0),
+        article_files=counters.get(ARTICLE_ROWS.replace("rows", "files"), 0),
+    )
+    for name, value in counters.items():
+        if name.startswith("rejects.") and value:
+            summary.rejects_by_reason[name.removeprefix("rejects.")] = value
+        elif name.startswith("lang.") and value:
+            summary.languages[name.removeprefix("lang.")] = value
+        elif name.startswith("extracted.") and value:
+            summary.extracted_by[name.removeprefix("extracted.")] = value
+    return summary
+
+
+def clear_output(output: str) -> None:
+    """Remove newsbeam's own tables from ``output`` (for --overwrite); other
+    files the user keeps there are left alone."""
+    targets = [FileSystems.join(output, t) for t in (*TABLES, TEMP_FOLDER, "_summary.json")]
+    existing = [t for t in targets if FileSystems.exists(t)]
+    if existing:
+        FileSystems.delete(existing)
+
+
+def run(argv: list[str] | None = None) -> Summary:
+    """Build and run the pipeline with ``argv`` flags; print and return its summary."""
+    options = PipelineOptions(argv)
+    opts = options.view_as(NewsbeamOptions)
+    if opts.overwrite and opts.output:
+        clear_output(opts.output)
+    started = time.monotonic()
+    p = beam.Pipeline(options=options)
+    build_pipeline(p, options)
+    result = p.run()
+    result.wait_until_finish()
+    summary = summarize(result, time.monotonic() - started)
+    if result.state == PipelineState.DONE:
+        temp = temp_root(options, opts.output)
+        if FileSystems.exists(temp):
+            FileSystems.delete([temp])
+        with FileSystems.create(FileSystems.join(opts.output, "_summary.json")) as fh:
+            fh.write(json.dumps(asdict(summary), indent=2, sort_keys=True).encode("utf-8"))
+    print(summary.render(opts.output))
+    return summary
+
+
+def main(argv: list[str] | None = None) -> int:
+    logging.basicConfig(level=logging.WARNING, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
+    for name in ("pipeline", "transforms"):
+        logging.getLogger(name).setLevel(logging.INFO)
+    # The multi-process DirectRunner relays each worker's start-up chatter as warnings.
+    logging.getLogger("apache_beam.runners.portability.local_job_service").setLevel(logging.ERROR)
+    try:
+        summary = run(argv if argv is not None else sys.argv[1:])
+    except ValueError as exc:
+        print(f"newsbeam: error: {exc}", file=sys.stderr)
+        return 2
+    return 0 if summary.balanced and summary.state == PipelineState.DONE else 1
+
+
+if __name__ == "__main__":
+    sys.exit(main())

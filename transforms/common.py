@@ -1,0 +1,35 @@
+"""What every stage shares: the metrics namespace, output tags, reject counting."""
+
+from __future__ import annotations
+
+from apache_beam.metrics import Metrics
+
+from transforms.core.records import Reject
+
+NAMESPACE = "newsbeam"
+REJECTS = "rejects"
+
+# Counter names the summary reads back; one place so they cannot drift.
+DOCUMENTS_IN = "documents_in"
+FILES_SKIPPED = "files_skipped"
+ARTICLE_ROWS = "articles_rows_written"
+REJECT_ROWS = "rejects_rows_written"
+
+
+def counter(name: str):
+    return Metrics.counter(NAMESPACE, name)
+
+
+class RejectCounter:
+    """Counts rejects as ``rejects.<stage>.<reason>``; counters are created
+    lazily since reasons are open-ended, and cached per DoFn instance."""
+
+    def __init__(self) -> None:
+        self._counters: dict[tuple[str, str], object] = {}
+
+    def __call__(self, reject: Reject) -> Reject:
+        key = (reject.stage, reject.reason)
+        if key not in self._counters:
+            self._counters[key] = counter(f"rejects.{reject.stage}.{reject.reason}")
+        self._counters[key].inc()
+        return reject

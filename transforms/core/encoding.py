@@ -1,0 +1,160 @@
+"""Turning document bytes into text: BOM, then declared charset, then detection.
+
+Arabic pages still come in windows-1256 and UTF-16, often with a missing or
+wrong declaration, so a declared charset is only trusted if it decodes the
+bytes cleanly; otherwise UTF-8 is tried strictly and charset-normalizer
+decides.  Inputs that look binary or decode only to garbage are refused with
+a :class:`DecodeError` naming the reason.
+"""
+
+from __future__ import annotations
+
+import codecs
+import re
+from dataclasses import dataclass
+
+import charset_normalizer
+
+# Longest BOMs first: the UTF-32-LE BOM starts with the UTF-16-LE one.
+_BOMS: tuple[tuple[bytes, str], ...] = (
+    (codecs.BOM_UTF32_LE, "utf-32-le"),
+    (codecs.BOM_UTF32_BE, "utf-32-be"),
+    (codecs.BOM_UTF8, "utf-8"),
+    (codecs.BOM_UTF16_LE, "utf-16-le"),
+    (codecs.BOM_UTF16_BE, "utf-16-be"),
+)
+
+_META_CHARSET = re.compile(rb"""<meta[^>]{0,200}?charset\s*=\s*["']?\s*([A-Za-z0-9_.:-]{2,40})""", re.IGNORECASE)
+_XML_ENCODING = re.compile(rb"""^\s*<\?xml[^>]{0,200}?encoding\s*=\s*["']([A-Za-z0-9_.:-]{2,40})""")
+
+# What browsers actually use for these labels (WHATWG Encoding Standard):
+# pages labelled Latin-1 or ASCII are decoded as windows-1252.
+_WHATWG_ALIASES = {
+    "iso-8859-1": "cp1252",
+    "latin1": "cp1252",
+    "latin-1": "cp1252",
+    "l1": "cp1252",
+    "us-ascii": "cp1252",
+    "ascii": "cp1252",
+    "iso-8859-9": "cp1254",
+    "tis-620": "cp874",
+    "gb2312": "gb18030",
+    "gbk": "gb18030",
+}
+
+# How far into a document the declaration and the UTF-16 sniff look.
+_SNIFF_BYTES = 4096
+# Share of U+FFFD replacement characters above which a decoding is garbage.
+_MAX_REPLACEMENT_RATIO = 0.01
+
+
+class DecodeError(ValueError):
+    """The bytes are not text we can read; ``reason`` is a stable keyword."""
+
+    def __init__(self, reason: str, detail: str) -> None:
+        super().__init__(f"{reason}: {detail}")
+        self.reason = reason
+        self.detail = detail
+
+
+@dataclass(frozen=True, slots=True)
+class Decoded:
+    text: str
+    encoding: str
+    # Where the encoding came from: bom, declared, utf-8, detected, sniffed.
+    method: str
+
+
+def _codec_name(label: bytes | str) -> str | None:
+    if isinstance(label, bytes):
+        label = label.decode("ascii", "ignore")
+    label = label.strip().lower()
+    label = _WHATWG_ALIASES.get(label, label)
+    try:
+        return codecs.lookup(label).name
+    except LookupError:
+        return None
+
+
+def declared_charset(data: bytes) -> str | None:
+    """The charset a page declares in an XML declaration or ``<meta>`` tag."""
+    head = data[:_SNIFF_BYTES]
+    match = _XML_ENCODING.search(head) or _META_CHARSET.search(head)
+    return _codec_name(match.group(1)) if match else None
+
+
+def _sniff_utf16(head: bytes) -> str | None:
+    """UTF-16 without a BOM, recognised by decoding both ways.
+
+    Text in one script decoded with the right byte order stays within one or
+    two 256-code-point blocks (ASCII plus, say, Arabic); the wrong order
+    scatters it over dozens.  NUL bytes are what make us try at all.
+    """
+    if len(head) < 64 or b"\x00" not in head:
+        return None
+    head = head[: len(head) // 2 * 2]
+    best: tuple[int, str] | None = None
+    for codec in ("utf-16-le", "utf-16-be"):
+        text = _strict(head, codec)
+        if not text:
+            continue
+        printable = sum(c.isprintable() or c in "\r\n\t" for c in text)
+        if printable < 0.95 * len(text):
+            continue
+        blocks = len({ord(c) >> 8 for c in text})
+        if best is None or blocks < best[0]:
+            best = (blocks, codec)
+    return best[1] if best and best[0] <= 4 else None
+
+
+def _strict(data: bytes, codec: str) -> str | None:
+    try:
+        return data.decode(codec)
+    except (UnicodeDecodeError, LookupError):
+        return None
+
+
+def decode_bytes(data: bytes, *, is_html: bool) -> Decoded:
+    """Decode document bytes, or raise :class:`DecodeError`.
+
+    Order: BOM; a declared charset (HTML only) if it decodes strictly; a
+    UTF-16 sniff; strict UTF-8; charset-normalizer's best guess.
+    """
+    if not data:
+        raise DecodeError("empty", "0 bytes")
+    for bom, codec in _BOMS:
+        if data.startswith(bom):
+            text = _strict(data[len(bom) :], codec)
+            if text is None:
+                raise DecodeError("undecodable", f"byte order mark says {codec} but the bytes are not")
+            return Decoded(text, codec, "bom")
+
+    head = data[:_SNIFF_BYTES]
+    utf16 = _sniff_utf16(head)
+    if utf16:
+        text = _strict(data, utf16)
+        if text is not None:
+            return Decoded(text, utf16, "sniffed")
+
+    if b"\x00" in head:
+        raise DecodeError("binary", "NUL bytes in the first 4 KiB and no UTF-16/32 signature")
+
+    if is_html:
+        codec = declared_charset(data)
+        if codec:
+            text = _strict(data, codec)
+            if text is not None:
+                return Decoded(text, codec, "declared")
+
+    text = _strict(data, "utf-8")
+    if text is not None:
+        return Decoded(text, "utf-8", "utf-8")
+
+    best = charset_normalizer.from_bytes(data).best()
+    if best is None or best.encoding is None:
+        raise DecodeError("undecodable", "no character encoding fits the bytes")
+    codec = _codec_name(best.encoding) or best.encoding
+    text = data.decode(codec, errors="replace")
+    if text.count("\ufffd") > _MAX_REPLACEMENT_RATIO * max(len(text), 1):
+        raise DecodeError("undecodable", f"best guess {codec} leaves too many undecodable bytes")
+    return Decoded(text, codec, "detected")

@@ -1,0 +1,281 @@
+"""Read stage: files and JSONL records in, one decoded document per element.
+
+Files are matched inside the pipeline (so ``gs://`` works on Dataflow),
+spread over workers, read as bytes up to a size cap (compressed files are
+decompressed on the fly and capped after decompression), then decoded.
+Every file or record that cannot be read or decoded leaves as a
+:class:`~transforms.core.records.Reject` on the ``rejects`` output.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import posixpath
+import time
+from collections.abc import Iterator
+from datetime import UTC, datetime
+
+import apache_beam as beam
+from apache_beam.io import fileio
+from apache_beam.io.filesystem import CompressionTypes, FileMetadata
+from apache_beam.io.filesystems import FileSystems
+
+from transforms.common import DOCUMENTS_IN, FILES_SKIPPED, REJECTS, RejectCounter, counter
+from transforms.core.encoding import DecodeError, decode_bytes
+from transforms.core.manifest import check_header, parse_row
+from transforms.core.records import DecodedDocument, DocMeta, RawDocument, Reject, head_of
+from transforms.core.timeparse import parse_time
+
+_LOG = logging.getLogger(__name__)
+
+HTML_SUFFIXES = (".html", ".htm", ".xhtml", ".shtml")
+TEXT_SUFFIXES = (".txt",)
+JSONL_SUFFIXES = (".jsonl", ".ndjson")
+COMPRESSED_SUFFIXES = (".gz", ".bz2", ".zst", ".deflate", ".xz")
+_PROGRESS_SECONDS = 5.0
+
+
+def kind_of(path: str) -> str | None:
+    """'html', 'text', 'jsonl', or None for a file that is not a document."""
+    name = path.lower()
+    for suffix in COMPRESSED_SUFFIXES:
+        name = name.removesuffix(suffix)
+    if name.endswith(HTML_SUFFIXES):
+        return "html"
+    if name.endswith(TEXT_SUFFIXES):
+        return "text"
+    if name.endswith(JSONL_SUFFIXES):
+        return "jsonl"
+    return None
+
+
+def relative_to(path: str, root: str) -> str:
+    root = root.rstrip("/") + "/"
+    return path[len(root) :] if path.startswith(root) else posixpath.basename(path)
+
+
+def _mtime(metadata: FileMetadata) -> datetime | None:
+    seconds = getattr(metadata, "last_updated_in_seconds", None)
+    return datetime.fromtimestamp(seconds, UTC) if seconds else None
+
+
+class ReadFilesFn(beam.DoFn):
+    """FileMetadata -> RawDocument (one per file, or one per JSONL line)."""
+
+    def __init__(self, root: str, manifest_dir: str | None, max_bytes: int, expected_files: int | None):
+        self.root = root
+        self.manifest_dir = manifest_dir
+        self.max_bytes = max_bytes
+        self.expected_files = expected_files
+
+    def setup(self) -> None:
+        self._documents_in = counter(DOCUMENTS_IN)
+        self._skipped = counter(FILES_SKIPPED)
+        self._count_reject = RejectCounter()
+        self._files_seen = 0
+        self._last_log = time.monotonic()
+
+    def process(self, metadata: FileMetadata, manifest: dict[str, DocMeta]) -> Iterator:
+        path = metadata.path
+        kind = kind_of(path)
+        if kind is None:
+            self._skipped.inc()
+            return
+        self._progress()
+        rel = relative_to(path, self.root)
+        mtime = _mtime(metadata)
+        if kind == "jsonl":
+            yield from self._read_jsonl(path, rel, mtime)
+            return
+        self._documents_in.inc()
+        key = relative_to(path, self.manifest_dir) if self.manifest_dir else rel
+        meta = manifest.get(key, DocMeta())
+        try:
+            with FileSystems.open(path, compression_type=CompressionTypes.AUTO) as fh:
+                data = fh.read(self.max_bytes + 1)
+        except (OSError, ValueError) as exc:  # BeamIOError is an OSError; bad gzip raises OSError
+            yield self._reject(path, "unreadable", f"{type(exc).__name__}: {exc}", url=meta.url)
+            return
+        if len(data) > self.max_bytes:
+            yield self._reject(path, "too_large", f"over --max_bytes={self.max_bytes}", data, meta.url)
+            return
+        if not data.strip():
+            yield self._reject(path, "empty", f"{len(data)} bytes, nothing but whitespace", data, meta.url)
+            return
+        yield RawDocument(source_uri=path, kind=kind, data=data, meta=meta, rel_path=rel, file_mtime=mtime)
+
+    def _read_jsonl(self, path: str, rel: str, mtime: datetime | None) -> Iterator:
+        try:
+            fh = FileSystems.open(path, compression_type=CompressionTypes.AUTO)
+        except (OSError, ValueError) as exc:
+            self._documents_in.inc()
+            yield self._reject(path, "unreadable", f"{type(exc).__name__}: {exc}")
+            return
+        with fh:
+            lineno = 0
+            while True:
+                try:
+                    line = fh.readline(self.max_bytes + 1)
+                except (OSError, ValueError) as exc:
+                    self._documents_in.inc()
+                    yield self._reject(f"{path}#L{lineno + 1}", "unreadable", f"{type(exc).__name__}: {exc}")
+                    return
+                if not line:
+                    return
+                lineno += 1
+                uri = f"{path}#L{lineno}"
+                if len(line) > self.max_bytes and not line.endswith(b"\n"):
+                    self._documents_in.inc()
+                    while line and not line.endswith(b"\n"):  # skip the rest of the record
+                        line = fh.readline(1 << 20)
+                    yield self._reject(uri, "too_large", f"record over --max_bytes={self.max_bytes}")
+                    continue
+                if not line.strip():
+                    continue  # blank lines are not records
+                self._documents_in.inc()
+                yield self._jsonl_record(uri, line, rel, lineno, mtime)
+
+    def _jsonl_record(self, uri: str, line: bytes, rel: str, lineno: int, mtime: datetime | None):
+        try:
+            record = json.loads(line)
+        except (UnicodeDecodeError, json.JSONDecodeError) as exc:
+            return self._reject(uri, "bad_json", str(exc), line)
+        if not isinstance(record, dict):
+            return self._reject(uri, "bad_json", f"a JSON {type(record).__name__}, not an object", line)
+        url = record.get("url")
+        body = record.get("html") if record.get("html") is not None else record.get("text")
+        kind = "html" if record.get("html") is not None else "text"
+        if not isinstance(url, str) or not url.strip():
+            return self._reject(uri, "missing_field", "no 'url'", line)
+        if not isinstance(body, str):
+            return self._reject(uri, "missing_field", "no 'html' or 'text' string", line, url)
+        if not body.strip():
+            return self._reject(uri, "empty", f"'{kind}' is empty", line, url)
+        published_raw = record.get("published")
+        published = parse_time(published_raw) if isinstance(published_raw, str) else None
+        meta = DocMeta(
+            url=url.strip(),
+            outlet=record.get("source") if isinstance(record.get("source"), str) else None,
+            title=record.get("title") if isinstance(record.get("title"), str) else None,
+            published=published,
+            lang=record.get("lang") if isinstance(record.get("lang"), str) else None,
+        )
+        return RawDocument(
+            source_uri=uri, kind=kind, data=b"", text=body, meta=meta, rel_path=f"{rel}#L{lineno}", file_mtime=mtime
+        )
+
+    def _reject(self, uri: str, reason: str, detail: str, data: bytes = b"", url: str | None = None):
+        reject = Reject(uri, "read", reason, detail, head_of(data), url, len(data) if data else None)
+        return beam.pvalue.TaggedOutput(REJECTS, self._count_reject(reject))
+
+    def _progress(self) -> None:
+        self._files_seen += 1
+        now = time.monotonic()
+        if now - self._last_log >= _PROGRESS_SECONDS:
+            self._last_log = now
+            total = f"/{self.expected_files}" if self.expected_files else ""
+            _LOG.info("progress: %d%s files read by this worker", self._files_seen, total)
+
+
+class DecodeFn(beam.DoFn):
+    """RawDocument -> DecodedDocument, or a decode reject."""
+
+    def setup(self) -> None:
+        self._count_reject = RejectCounter()
+
+    def process(self, doc: RawDocument) -> Iterator:
+        if doc.text is not None:
+            yield DecodedDocument(
+                doc.source_uri,
+                doc.kind,
+                doc.text,
+                "utf-8",
+                doc.meta,
+                doc.rel_path,
+                doc.file_mtime,
+                len(doc.text.encode("utf-8")),
+            )
+            return
+        try:
+            decoded = decode_bytes(doc.data, is_html=doc.kind == "html")
+        except DecodeError as exc:
+            reject = Reject(
+                doc.source_uri, "decode", exc.reason, exc.detail, head_of(doc.data), doc.meta.url, len(doc.data)
+            )
+            yield beam.pvalue.TaggedOutput(REJECTS, self._count_reject(reject))
+            return
+        yield DecodedDocument(
+            doc.source_uri,
+            doc.kind,
+            decoded.text,
+            decoded.encoding,
+            doc.meta,
+            doc.rel_path,
+            doc.file_mtime,
+            len(doc.data),
+        )
+
+
+class ParseManifestFn(beam.DoFn):
+    """Manifest lines -> (relative path, DocMeta); the header was checked at
+    graph-build time and is passed in."""
+
+    def __init__(self, header: str):
+        self.header = header
+
+    def setup(self) -> None:
+        self._columns = check_header(self.header)
+
+    def process(self, line: str) -> Iterator[tuple[str, DocMeta]]:
+        parsed = parse_row(self._columns, line)
+        if parsed:
+            yield parsed
+
+
+class ReadDocuments(beam.PTransform):
+    """pattern(s) -> {'documents': DecodedDocument, 'rejects': Reject}."""
+
+    def __init__(
+        self,
+        pattern: str,
+        root: str,
+        *,
+        max_bytes: int,
+        manifest_path: str | None = None,
+        manifest_dir: str | None = None,
+        manifest_header: str | None = None,
+        expected_files: int | None = None,
+    ):
+        super().__init__()
+        self.pattern = pattern
+        self.root = root
+        self.max_bytes = max_bytes
+        self.manifest_path = manifest_path
+        self.manifest_dir = manifest_dir
+        self.manifest_header = manifest_header
+        self.expected_files = expected_files
+
+    def expand(self, pbegin):
+        if self.manifest_path:
+            manifest = (
+                pbegin
+                | "ReadManifest" >> beam.io.ReadFromText(self.manifest_path, skip_header_lines=1)
+                | "ParseManifest" >> beam.ParDo(ParseManifestFn(self.manifest_header or ""))
+            )
+        else:
+            manifest = pbegin | "NoManifest" >> beam.Create([])
+        read = (
+            pbegin
+            | "Pattern" >> beam.Create([self.pattern])
+            | "Match" >> fileio.MatchAll()
+            | "Spread" >> beam.Reshuffle()
+            | "ReadFiles"
+            >> beam.ParDo(
+                ReadFilesFn(self.root, self.manifest_dir, self.max_bytes, self.expected_files),
+                manifest=beam.pvalue.AsDict(manifest),
+            ).with_outputs(REJECTS, main="raw")
+        )
+        decoded = read.raw | "Decode" >> beam.ParDo(DecodeFn()).with_outputs(REJECTS, main="documents")
+        rejects = (read[REJECTS], decoded[REJECTS]) | "ReadRejects" >> beam.Flatten()
+        return {"documents": decoded.documents, "rejects": rejects}
