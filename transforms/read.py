@@ -11,8 +11,10 @@ from __future__ import annotations
 
 import json
 import logging
+import lzma
 import posixpath
 import time
+import zlib
 from collections.abc import Iterator
 from datetime import UTC, datetime
 
@@ -34,6 +36,9 @@ TEXT_SUFFIXES = (".txt",)
 JSONL_SUFFIXES = (".jsonl", ".ndjson")
 COMPRESSED_SUFFIXES = (".gz", ".bz2", ".zst", ".deflate", ".xz")
 _PROGRESS_SECONDS = 5.0
+# What reading a file can raise: I/O errors (BeamIOError is an OSError) and
+# the decompressors' own errors for corrupt or truncated archives.
+READ_ERRORS = (OSError, ValueError, EOFError, zlib.error, lzma.LZMAError)
 
 
 def kind_of(path: str) -> str | None:
@@ -94,7 +99,7 @@ class ReadFilesFn(beam.DoFn):
         try:
             with FileSystems.open(path, compression_type=CompressionTypes.AUTO) as fh:
                 data = fh.read(self.max_bytes + 1)
-        except (OSError, ValueError) as exc:  # BeamIOError is an OSError; bad gzip raises OSError
+        except READ_ERRORS as exc:
             yield self._reject(path, "unreadable", f"{type(exc).__name__}: {exc}", url=meta.url)
             return
         if len(data) > self.max_bytes:
@@ -108,7 +113,7 @@ class ReadFilesFn(beam.DoFn):
     def _read_jsonl(self, path: str, rel: str, mtime: datetime | None) -> Iterator:
         try:
             fh = FileSystems.open(path, compression_type=CompressionTypes.AUTO)
-        except (OSError, ValueError) as exc:
+        except READ_ERRORS as exc:
             self._documents_in.inc()
             yield self._reject(path, "unreadable", f"{type(exc).__name__}: {exc}")
             return
@@ -117,7 +122,7 @@ class ReadFilesFn(beam.DoFn):
             while True:
                 try:
                     line = fh.readline(self.max_bytes + 1)
-                except (OSError, ValueError) as exc:
+                except READ_ERRORS as exc:
                     self._documents_in.inc()
                     yield self._reject(f"{path}#L{lineno + 1}", "unreadable", f"{type(exc).__name__}: {exc}")
                     return

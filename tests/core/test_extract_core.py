@@ -1,0 +1,65 @@
+"""trafilatura on real pages from the corpora (copied into tests/data/pages)."""
+
+import json
+
+import pytest
+
+from tests.conftest import DATA
+from transforms.core.extract import ExtractionError, HtmlExtractor, declared_language, extract_text
+
+PAGES = DATA / "pages"
+EXPECTED = json.loads((PAGES / "expected.json").read_text(encoding="utf-8"))
+
+
+@pytest.fixture(scope="module")
+def extractor():
+    return HtmlExtractor()
+
+
+@pytest.mark.parametrize("name", sorted(EXPECTED))
+def test_body_has_the_article_and_not_the_navigation(extractor, name):
+    expected = EXPECTED[name]
+    html = (PAGES / name).read_text(encoding="utf-8")
+    extracted = extractor.extract(html, url=expected["url"])
+    for snippet in expected["with"]:
+        assert snippet in extracted.text
+    for boilerplate in expected["without"]:
+        assert boilerplate not in extracted.text
+    assert " ".join(extracted.title.split()) == " ".join(expected["title"].split())
+    assert "\n" in extracted.text  # paragraphs survive
+
+
+def test_metadata_of_a_news_page(extractor):
+    html = (PAGES / "politico.com.retirement.html").read_text(encoding="utf-8")
+    extracted = extractor.extract(html)
+    assert extracted.author == "Ally Mutnick"
+    assert extracted.published.date().isoformat() == "2019-12-30"
+    assert extracted.sitename == "POLITICO"
+    assert extracted.canonical_url.startswith("https://www.politico.com/news/2019/12/30/")
+    assert extracted.declared_lang == "en"
+
+
+def test_one_extractor_does_not_carry_a_url_from_page_to_page(extractor):
+    html = "<html><body><article>" + "<p>Plain paragraph of text for the test.</p>" * 30 + "</article></body></html>"
+    first = extractor.extract(html, url="https://a.example/1")
+    second = extractor.extract(html)
+    assert first.canonical_url == "https://a.example/1"
+    assert second.canonical_url is None
+
+
+def test_page_without_article_is_no_content(extractor):
+    with pytest.raises(ExtractionError) as err:
+        extractor.extract("<html><head><script>var a = 1;</script></head><body><div></div></body></html>")
+    assert err.value.reason == "no_content"
+
+
+def test_declared_language_sources():
+    assert declared_language('<html dir="rtl" lang="ar-EG"><head>') == "ar-EG"
+    assert declared_language('<head><meta property="og:locale" content="fr_FR"></head>') == "fr_FR"
+    assert declared_language("<html><head></head>") is None
+
+
+def test_text_record_with_its_own_title_keeps_its_first_line_as_body():
+    extracted = extract_text("First paragraph of the story, long enough.\nSecond one.", title="Headline")
+    assert extracted.title == "Headline"
+    assert extracted.text.startswith("First paragraph")

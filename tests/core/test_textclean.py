@@ -1,0 +1,88 @@
+"""The plain-text cleaner on the seeds: chrome out, every paragraph kept."""
+
+import pytest
+
+from tests.conftest import SEEDS
+from transforms.core.manifest import parse_manifest
+from transforms.core.textclean import clean_text, is_caption
+
+MANIFEST = parse_manifest((SEEDS / "manifest.csv").read_text(encoding="utf-8"))
+
+# Chrome each seed carries, as it appears in the saved text.
+CHROME = {
+    "000_bbe93062319f189f.txt": [
+        "صور للمسيرات الاحتفالية في أذربيجان وصور من كاراباخ",
+        "القوات الأذرية تتقدم بشكل كبير في إقليم قره باغ (الأناضول)",
+        "احتفالات في أذربيجان مع تقدم الجيش الأذري",
+        "المصدر : الجزيرة + وكالات",
+    ],
+    "001_8b81df99018cc380.txt": ["مشاركة الصفحة", "آخر الأخبار", "اعلان جانبي", "اختيار المحرر", "(الجزيرة + وكالات)"],
+    "002_1006001a38c85b0d.txt": ["عربيات ودوليات", "مقالات ذات صلة", "زر الذهاب إلى الأعلى"],
+    "003_c54f41809b093bc8.txt": ["سياسة دولية", "- جيتي", "اقرأ أيضا", "روسيا ترفض مساعدة أرمينيا"],
+    "004_9fef331906d48881.txt": ["رابطة علماء أهل السنة"],
+}
+
+# (title start, first and last body paragraph starts, paragraph count); the
+# count is the seed's non-empty lines less its chrome lines and the title.
+EXPECTED = {
+    "000_bbe93062319f189f.txt": ("إقليم قره باغ.. شوشه", "أعلن الرئيس الأذربيجاني", "وتصاعدت حدة القتال", 20),
+    "001_8b81df99018cc380.txt": (
+        "أذربيجان تسيطر على 60 موقعا",
+        "أعلنت وزارة الدفاع في أذربيجان",
+        "واعتبرت وزيرة الخارجية",
+        33,
+    ),
+    "002_1006001a38c85b0d.txt": ("مباحثات بين أذربيجان وتركيا", "أجرى الرئيس الأذربيجاني", "يأتي ذلك بعد أن تجدّدت", 27),
+    "003_c54f41809b093bc8.txt": ("أذربيجان تواصل عملياتها", "واصل الجيش الأذربيجاني", "وبموجب القانون الدولي", 18),
+    "004_9fef331906d48881.txt": ("قره باغ.. أذربيجان تسقط", "أعلنت وزارة الدفاع بأذربيجان", "وأشار دبلوماسيون", 20),
+}
+
+
+@pytest.mark.parametrize("name", sorted(EXPECTED))
+def test_seed_chrome_is_removed_and_paragraphs_kept(name):
+    raw = (SEEDS / name).read_text(encoding="utf-8")
+    cleaned = clean_text(raw, MANIFEST[name].outlet)
+    title, first, last, n_paragraphs = EXPECTED[name]
+    assert cleaned.title.startswith(title)
+    assert cleaned.paragraphs[0].startswith(first)
+    assert cleaned.paragraphs[-1].startswith(last)
+    assert len(cleaned.paragraphs) == n_paragraphs
+    for chrome in CHROME[name]:
+        assert chrome not in cleaned.text, chrome
+        assert chrome not in cleaned.title
+
+
+def test_subheadings_inside_the_article_are_kept():
+    cleaned = clean_text((SEEDS / "000_bbe93062319f189f.txt").read_text(encoding="utf-8"), "Al Jazeera")
+    assert "دعم تركي" in cleaned.paragraphs
+    assert "تواصل التوتر" in cleaned.paragraphs
+
+
+@pytest.mark.parametrize(
+    "line,expected",
+    [
+        ("القوات الأذرية تتقدم بشكل كبير في إقليم قره باغ (الأناضول)", True),
+        ("الاشتباكات مستمرة بين أرمينيا وأذربيجان بسبب قره باغ- جيتي", True),
+        ("(الجزيرة + وكالات)", True),
+        ("Rescuers search the rubble in Kharkiv (Reuters/Getty Images)", True),
+        # Sentences that end with a credit are article text, not captions.
+        ("وقال المتحدث إن القوات تقدمت (رويترز).", False),
+        ("قال الوزير إن القوات تقدمت في إقليم قره باغ (وفق البيان)", False),
+    ],
+)
+def test_caption_detection(line, expected):
+    assert is_caption(line) is expected
+
+
+def test_english_chrome_and_read_more_lines():
+    raw = "World\nShelling resumes near the front line\nShare this article\n" + (
+        "Heavy shelling resumed on Tuesday along the front line, officials said.\n"
+        "Read more: Ceasefire talks stall in Geneva\n"
+        "The ministry said two soldiers were wounded overnight.\nRelated articles\nBack to top\n"
+    )
+    cleaned = clean_text(raw)
+    assert cleaned.title == "Shelling resumes near the front line"
+    assert cleaned.paragraphs == [
+        "Heavy shelling resumed on Tuesday along the front line, officials said.",
+        "The ministry said two soldiers were wounded overnight.",
+    ]

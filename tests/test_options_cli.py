@@ -1,0 +1,79 @@
+"""Flags are validated at graph-build time; the CLI runs as users call it."""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import apache_beam as beam
+import pytest
+from apache_beam.options.pipeline_options import PipelineOptions
+
+from pipeline.graph import build_pipeline
+from tests.conftest import ROOT, SEEDS
+
+
+def _build(tmp_path, *flags):
+    options = PipelineOptions(["--input", str(SEEDS), "--output", str(tmp_path / "o"), *flags])
+    build_pipeline(beam.Pipeline(options=options), options)
+
+
+@pytest.mark.parametrize(
+    "flags,named",
+    [
+        (["--min_chars", "-1"], "--min_chars"),
+        (["--max_bytes", "0"], "--max_bytes"),
+        (["--lang_min_prob", "1.5"], "--lang_min_prob"),
+        (["--ingested_at", "last tuesday"], "--ingested_at"),
+        (["--manifest", "/no/such/manifest.csv"], "--manifest"),
+        (["--input", "/no/such/folder"], "--input"),
+    ],
+)
+def test_bad_flags_raise_value_error_naming_the_flag(tmp_path, flags, named):
+    with pytest.raises(ValueError, match=named):
+        _build(tmp_path, *flags)
+
+
+def test_missing_required_flags(tmp_path):
+    with pytest.raises(ValueError, match="--input"):
+        build_pipeline(beam.Pipeline(), PipelineOptions(["--output", str(tmp_path)]))
+    with pytest.raises(ValueError, match="--output"):
+        build_pipeline(beam.Pipeline(), PipelineOptions(["--input", str(SEEDS)]))
+
+
+def test_manifest_without_file_column_is_refused(tmp_path):
+    bad = tmp_path / "m.csv"
+    bad.write_text("name,url\n")
+    with pytest.raises(ValueError, match="--manifest"):
+        _build(tmp_path, "--manifest", str(bad))
+
+
+def _cli(*args: str, cwd: Path) -> subprocess.CompletedProcess:
+    exe = Path(sys.executable).parent / "newsbeam"
+    env = {**os.environ, "PYTHONPATH": str(ROOT)}
+    return subprocess.run([str(exe), *args], cwd=cwd, env=env, capture_output=True, text=True, timeout=300)
+
+
+def test_console_script_runs_and_prints_the_summary(tmp_path):
+    done = _cli("run", "--input", str(SEEDS), "--output", str(tmp_path / "out"), cwd=tmp_path)
+    assert done.returncode == 0, done.stderr
+    assert "articles written  5" in done.stdout and "languages         ar 5" in done.stdout
+    assert "5 = 5 + 0  ok" in done.stdout
+
+
+def test_module_entry_point_and_clear_error(tmp_path):
+    out = tmp_path / "out"
+    out.mkdir()
+    (out / "something.txt").write_text("user data")
+    cmd = [sys.executable, "-m", "pipeline.run", "--input", str(SEEDS), "--output", str(out)]
+    done = subprocess.run(cmd, cwd=ROOT, capture_output=True, text=True, timeout=300)
+    assert done.returncode == 2
+    assert "--output" in done.stderr and "--overwrite" in done.stderr and "Traceback" not in done.stderr
+
+
+def test_unknown_command_and_help(tmp_path):
+    assert _cli("frobnicate", cwd=tmp_path).returncode == 2
+    helped = _cli("--help", cwd=tmp_path)
+    assert helped.returncode == 0 and "run" in helped.stdout

@@ -1,0 +1,69 @@
+"""The Beam stages on real files, run in TestPipeline and checked with assert_that."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+
+import apache_beam as beam
+from apache_beam import Map
+from apache_beam.metrics.metric import MetricsFilter
+from apache_beam.testing.test_pipeline import TestPipeline
+from apache_beam.testing.util import assert_that, equal_to
+
+from tests.conftest import SEEDS
+from tests.inputs import EXPECTED_ARTICLES, EXPECTED_RECORDS, EXPECTED_REJECTS, MAX_BYTES, make_mixed_inputs
+from transforms.common import DOCUMENTS_IN, NAMESPACE
+from transforms.extract import ExtractArticles
+from transforms.language import DetectLanguage
+from transforms.read import ReadDocuments
+
+INGEST = datetime(2026, 1, 1, tzinfo=UTC)
+
+
+def _stages(p, pattern, root, manifest=None):
+    read = p | "Read" >> ReadDocuments(
+        pattern,
+        root,
+        max_bytes=MAX_BYTES,
+        manifest_path=manifest and str(manifest),
+        manifest_dir=manifest and str(manifest.parent),
+        manifest_header=manifest and manifest.read_text(encoding="utf-8").splitlines()[0],
+    )
+    extracted = read["documents"] | "Extract" >> ExtractArticles(min_chars=200, ingested_at=INGEST)
+    articles = extracted["articles"] | "Language" >> DetectLanguage()
+    return read, extracted, articles
+
+
+def test_every_bad_input_is_a_reject_with_stage_and_reason(tmp_path):
+    folder = make_mixed_inputs(tmp_path / "in")
+    p = TestPipeline()
+    read, extracted, articles = _stages(p, f"{folder}/**", str(folder))
+    rejects = (read["rejects"], extracted["rejects"]) | "All" >> beam.Flatten()
+    assert_that(rejects | "Reasons" >> Map(lambda r: (r.stage, r.reason)), equal_to(EXPECTED_REJECTS), label="Rejects")
+    assert_that(articles | "Count" >> Map(lambda a: a["lang"]), equal_to(["ar"] * EXPECTED_ARTICLES), label="Arts")
+    result = p.run()
+    result.wait_until_finish()
+    counters = result.metrics().query(MetricsFilter().with_namespace(NAMESPACE))["counters"]
+    documents_in = sum(c.committed for c in counters if c.key.metric.name == DOCUMENTS_IN)
+    assert documents_in == EXPECTED_RECORDS
+
+
+def test_rejects_carry_source_detail_and_first_bytes(tmp_path):
+    folder = make_mixed_inputs(tmp_path / "in")
+    with TestPipeline() as p:
+        read, _, _ = _stages(p, f"{folder}/picture.html", str(folder))
+        assert_that(
+            read["rejects"] | Map(lambda r: (r.source_uri.endswith("picture.html"), r.head[:4], bool(r.detail))),
+            equal_to([(True, b"\x89PNG", True)]),
+        )
+
+
+def test_seeds_get_manifest_metadata_and_event_timestamps():
+    with TestPipeline() as p:
+        _, _, articles = _stages(p, f"{SEEDS}/**", str(SEEDS), SEEDS / "manifest.csv")
+
+        def timestamped(article, ts=beam.DoFn.TimestampParam):
+            return article["doc_id"], float(ts), article["event_time"].timestamp(), article["event_time_source"]
+
+        rows = articles | Map(timestamped)
+        assert_that(rows | "Sources" >> Map(lambda r: (r[1] == r[2], r[3])), equal_to([(True, "published")] * 5))
