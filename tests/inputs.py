@@ -11,6 +11,7 @@ from tests.conftest import SEEDS
 SEED_001 = (SEEDS / "001_8b81df99018cc380.txt").read_text(encoding="utf-8")
 SEED_002 = (SEEDS / "002_1006001a38c85b0d.txt").read_text(encoding="utf-8")
 SEED_000 = (SEEDS / "000_bbe93062319f189f.txt").read_text(encoding="utf-8")
+SEED_003 = (SEEDS / "003_c54f41809b093bc8.txt").read_text(encoding="utf-8")
 
 # Small enough for every good document below, smaller than huge.html.
 MAX_BYTES = 40_000
@@ -39,7 +40,7 @@ EXPECTED_REJECTS = sorted(
         ("read", "empty"),  # records.jsonl line 5
     ]
 )
-EXPECTED_ARTICLES = 3  # good.txt, arabic-1256.html, records.jsonl line 1
+EXPECTED_ARTICLES = 4  # good.txt, arabic-1256.html, records.jsonl lines 1 and 7
 EXPECTED_RECORDS = len(EXPECTED_REJECTS) + EXPECTED_ARTICLES
 
 
@@ -72,6 +73,8 @@ def make_mixed_inputs(folder: Path) -> Path:
         json.dumps(["a", "list"]),
         json.dumps({"url": "https://example.org/ar/2", "text": "  "}),
         "",
+        # A lone surrogate escape: valid JSON, not encodable as UTF-8.
+        json.dumps({"url": "https://example.org/ar/3", "text": SEED_003 + "\ud800"}),
     ]
     (folder / "records.jsonl").write_text("\n".join(records) + "\n", encoding="utf-8")
     return folder

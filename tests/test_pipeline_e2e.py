@@ -66,6 +66,13 @@ def test_every_reject_reason_lands_in_rejects_and_records_balance(run_pipeline, 
     assert sum(summary.rejects_by_reason.values()) == len(EXPECTED_REJECTS)
 
 
+def test_jsonl_record_with_a_lone_surrogate_is_written(run_pipeline, tmp_path):
+    folder = make_mixed_inputs(tmp_path / "mixed")
+    _, out = run_pipeline(folder, "--max_bytes", str(MAX_BYTES))
+    (row,) = [r for r in read_table(out).to_pylist() if r["url"] == "https://example.org/ar/3"]
+    assert row["text"].endswith("\ufffd") and row["source_uri"].endswith("records.jsonl#L7")
+
+
 def test_windows_1256_page_decodes_to_the_seed_text(run_pipeline, tmp_path):
     folder = make_mixed_inputs(tmp_path / "mixed")
     _, out = run_pipeline(folder, "--max_bytes", str(MAX_BYTES))

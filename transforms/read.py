@@ -148,23 +148,21 @@ class ReadFilesFn(beam.DoFn):
             return self._reject(uri, "bad_json", str(exc), line)
         if not isinstance(record, dict):
             return self._reject(uri, "bad_json", f"a JSON {type(record).__name__}, not an object", line)
-        url = record.get("url")
-        body = record.get("html") if record.get("html") is not None else record.get("text")
-        kind = "html" if record.get("html") is not None else "text"
-        if not isinstance(url, str) or not url.strip():
+        url, html, text = _string(record, "url"), _string(record, "html"), _string(record, "text")
+        kind, body = ("html", html) if html is not None else ("text", text)
+        if not url or not url.strip():
             return self._reject(uri, "missing_field", "no 'url'", line)
-        if not isinstance(body, str):
+        if body is None:
             return self._reject(uri, "missing_field", "no 'html' or 'text' string", line, url)
         if not body.strip():
             return self._reject(uri, "empty", f"'{kind}' is empty", line, url)
-        published_raw = record.get("published")
-        published = parse_time(published_raw) if isinstance(published_raw, str) else None
+        published = _string(record, "published")
         meta = DocMeta(
             url=url.strip(),
-            outlet=record.get("source") if isinstance(record.get("source"), str) else None,
-            title=record.get("title") if isinstance(record.get("title"), str) else None,
-            published=published,
-            lang=record.get("lang") if isinstance(record.get("lang"), str) else None,
+            outlet=_string(record, "source"),
+            title=_string(record, "title"),
+            published=parse_time(published) if published else None,
+            lang=_string(record, "lang"),
         )
         return RawDocument(
             source_uri=uri, kind=kind, data=b"", text=body, meta=meta, rel_path=f"{rel}#L{lineno}", file_mtime=mtime
@@ -181,6 +179,16 @@ class ReadFilesFn(beam.DoFn):
             self._last_log = now
             total = f"/{self.expected_files}" if self.expected_files else ""
             _LOG.info("progress: %d%s files read by this worker", self._files_seen, total)
+
+
+def _string(record: dict, key: str) -> str | None:
+    """A string field of a JSONL record, or None.  JSON may escape lone
+    surrogates ("\\ud800"), which json.loads accepts but no UTF-8 writer
+    does: they become U+FFFD here."""
+    value = record.get(key)
+    if not isinstance(value, str):
+        return None
+    return value.encode("utf-8", "surrogatepass").decode("utf-8", "replace")
 
 
 class DecodeFn(beam.DoFn):
