@@ -16,7 +16,7 @@ from apache_beam.io.filesystems import FileSystems
 from apache_beam.options.pipeline_options import GoogleCloudOptions, PipelineOptions
 
 from pipeline.options import NewsbeamOptions, validate
-from transforms.common import ARTICLE_ROWS, REJECT_ROWS
+from transforms.common import ARTICLE_FILES, ARTICLE_ROWS, REJECT_FILES, REJECT_ROWS
 from transforms.core.manifest import MANIFEST_NAME, ManifestError, check_header
 from transforms.core.records import Reject
 from transforms.core.schema import ARTICLE_SCHEMA, REJECT_SCHEMA, partition_date
@@ -132,6 +132,7 @@ def build_pipeline(p: beam.Pipeline, options: PipelineOptions) -> dict[str, beam
         ARTICLE_SCHEMA,
         temp_directory=FileSystems.join(temp, "articles"),
         rows_metric=ARTICLE_ROWS,
+        files_metric=ARTICLE_FILES,
         partition_fn=partition_date,
         row_group_size=opts.row_group_size,
     )
@@ -145,6 +146,7 @@ def build_pipeline(p: beam.Pipeline, options: PipelineOptions) -> dict[str, beam
             REJECT_SCHEMA,
             temp_directory=FileSystems.join(temp, "rejects"),
             rows_metric=REJECT_ROWS,
+            files_metric=REJECT_FILES,
             row_group_size=opts.row_group_size,
         )
     )

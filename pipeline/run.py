@@ -20,7 +20,7 @@ from apache_beam.runners.runner import PipelineState
 
 from pipeline.graph import TABLES, TEMP_FOLDER, build_pipeline, temp_root
 from pipeline.options import NewsbeamOptions
-from transforms.common import ARTICLE_ROWS, DOCUMENTS_IN, FILES_SKIPPED, NAMESPACE, REJECT_ROWS
+from transforms.common import ARTICLE_FILES, ARTICLE_ROWS, DOCUMENTS_IN, FILES_SKIPPED, NAMESPACE, REJECT_ROWS
 
 _LOG = logging.getLogger(__name__)
 
@@ -86,7 +86,7 @@ def summarize(result, elapsed: float) -> Summary:
         files_skipped=counters.get(FILES_SKIPPED, 0),
         articles=counters.get(ARTICLE_ROWS, 0),
         rejects=counters.get(REJECT_ROWS, 0),
-        article_files=counters.get(ARTICLE_ROWS.replace("rows", "files"), 0),
+        article_files=counters.get(ARTICLE_FILES, 0),
     )
     for name, value in counters.items():
         if name.startswith("rejects.") and value:

@@ -36,6 +36,7 @@ def test_rows_over_many_new_partition_folders_all_land(tmp_path):
                 SCHEMA,
                 temp_directory=str(tmp_path / ".tmp"),
                 rows_metric="test_rows_written",
+                files_metric="test_files_written",
                 partition_fn=_by_day,
                 row_group_size=4,
             )
@@ -50,7 +51,7 @@ def test_rows_over_many_new_partition_folders_all_land(tmp_path):
 
 
 def test_verify_landed_fails_loudly_when_a_file_is_missing(tmp_path):
-    fn = VerifyLandedFn(str(tmp_path), "rows")
+    fn = VerifyLandedFn(str(tmp_path), "rows", "files")
     fn.setup()
     missing = FileResult("date=2020-01-01/part-00000-of-00001.parquet", 0, 1, None, None, "date=2020-01-01")
     with pytest.raises(OSError, match="did not land"):
@@ -63,7 +64,7 @@ def test_flat_table_without_partitions(tmp_path):
         written = (
             p
             | beam.Create(rows)
-            | WriteParquet(str(tmp_path / "rejects"), SCHEMA, temp_directory=str(tmp_path / ".tmp"), rows_metric="r")
+            | WriteParquet(str(tmp_path / "rejects"), SCHEMA, temp_directory=str(tmp_path / ".tmp"), rows_metric="r", files_metric="f")
         )
         assert_that(written | beam.Map(lambda pr: pr[1]) | beam.CombineGlobally(sum), equal_to([10]))
     assert [p.parent.name for p in (tmp_path / "rejects").rglob("*.parquet")] == ["rejects"]

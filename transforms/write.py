@@ -91,13 +91,14 @@ class PartitionedFileNaming:
 class VerifyLandedFn(beam.DoFn):
     """FileResult -> (final path, row count); raises if the file is missing."""
 
-    def __init__(self, table_path: str, metric: str):
+    def __init__(self, table_path: str, rows_metric: str, files_metric: str):
         self.table_path = table_path
-        self.metric = metric
+        self.rows_metric = rows_metric
+        self.files_metric = files_metric
 
     def setup(self) -> None:
-        self._rows = counter(self.metric)
-        self._files = counter(self.metric.replace("rows", "files"))
+        self._rows = counter(self.rows_metric)
+        self._files = counter(self.files_metric)
 
     def process(self, result: fileio.FileResult) -> Iterator[tuple[str, int]]:
         path = FileSystems.join(self.table_path, result.file_name)
@@ -122,6 +123,7 @@ class WriteParquet(beam.PTransform):
         *,
         temp_directory: str,
         rows_metric: str,
+        files_metric: str,
         partition_fn: Callable[[dict], str | None] | None = None,
         row_group_size: int = DEFAULT_ROW_GROUP_SIZE,
     ):
@@ -130,6 +132,7 @@ class WriteParquet(beam.PTransform):
         self.schema = schema
         self.temp_directory = temp_directory
         self.rows_metric = rows_metric
+        self.files_metric = files_metric
         self.partition_fn = partition_fn
         self.row_group_size = row_group_size
 
@@ -142,7 +145,8 @@ class WriteParquet(beam.PTransform):
             # WriteToFiles calls .get() on it: it must be a ValueProvider.
             temp_directory=StaticValueProvider(str, self.temp_directory),
         )
-        return written | "VerifyLanded" >> beam.ParDo(VerifyLandedFn(self.table_path, self.rows_metric))
+        verify = VerifyLandedFn(self.table_path, self.rows_metric, self.files_metric)
+        return written | "VerifyLanded" >> beam.ParDo(verify)
 
 
 def _no_partition(row: dict) -> str:

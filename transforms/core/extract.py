@@ -19,11 +19,6 @@ from trafilatura.settings import Extractor, use_config
 from transforms.core.textclean import clean_text
 from transforms.core.timeparse import parse_time
 
-# trafilatura logs every page it discards at WARNING; the pipeline records
-# those as rejects with a reason instead.
-logging.getLogger("trafilatura").setLevel(logging.ERROR)
-logging.getLogger("htmldate").setLevel(logging.ERROR)
-
 _HTML_LANG = re.compile(r"""<html\b[^>]{0,500}?\blang\s*=\s*["']?([A-Za-z]{2,3}(?:[-_][A-Za-z0-9]+)?)""", re.I)
 _META_LANG = re.compile(
     r"""<meta[^>]{0,200}?(?:http-equiv\s*=\s*["']?content-language["']?[^>]{0,100}?content|property\s*=\s*["']og:locale["'][^>]{0,100}?content)\s*=\s*["']([A-Za-z]{2,3}(?:[-_][A-Za-z0-9]+)?)""",
@@ -73,6 +68,10 @@ class HtmlExtractor:
     """
 
     def __init__(self, *, favor_precision: bool = False, min_extracted_size: int = 250) -> None:
+        # trafilatura logs every page it discards at WARNING; the pipeline
+        # records those as rejects with a reason instead.
+        logging.getLogger("trafilatura").setLevel(logging.ERROR)
+        logging.getLogger("htmldate").setLevel(logging.ERROR)
         config = use_config()
         config.set("DEFAULT", "EXTRACTION_TIMEOUT", "0")
         config.set("DEFAULT", "MIN_EXTRACTED_SIZE", str(min_extracted_size))
