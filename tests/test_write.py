@@ -64,7 +64,13 @@ def test_flat_table_without_partitions(tmp_path):
         written = (
             p
             | beam.Create(rows)
-            | WriteParquet(str(tmp_path / "rejects"), SCHEMA, temp_directory=str(tmp_path / ".tmp"), rows_metric="r", files_metric="f")
+            | WriteParquet(
+                str(tmp_path / "rejects"),
+                SCHEMA,
+                temp_directory=str(tmp_path / ".tmp"),
+                rows_metric="r",
+                files_metric="f",
+            )
         )
         assert_that(written | beam.Map(lambda pr: pr[1]) | beam.CombineGlobally(sum), equal_to([10]))
     assert [p.parent.name for p in (tmp_path / "rejects").rglob("*.parquet")] == ["rejects"]
