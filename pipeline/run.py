@@ -13,6 +13,7 @@ import time
 from dataclasses import asdict, dataclass, field
 
 import apache_beam as beam
+import pyarrow.parquet as pq
 from apache_beam.io.filesystems import FileSystems
 from apache_beam.metrics.metric import MetricsFilter
 from apache_beam.options.pipeline_options import PipelineOptions
@@ -21,6 +22,7 @@ from apache_beam.runners.runner import PipelineState
 from pipeline.graph import TABLES, TEMP_FOLDER, build_pipeline, temp_root
 from pipeline.options import NewsbeamOptions
 from transforms.common import ARTICLE_FILES, ARTICLE_ROWS, DOCUMENTS_IN, FILES_SKIPPED, NAMESPACE, REJECT_ROWS
+from transforms.core.schema import REJECT_SCHEMA
 
 _LOG = logging.getLogger(__name__)
 
@@ -107,6 +109,18 @@ def clear_output(output: str) -> None:
         FileSystems.delete(existing)
 
 
+def ensure_rejects_table(output: str) -> None:
+    """A clean run writes no reject files; leave an empty table so queries on
+    OUTPUT/rejects/ work the same whether or not anything was rejected."""
+    table = FileSystems.join(output, "rejects")
+    if FileSystems.match([FileSystems.join(table, "*.parquet")])[0].metadata_list:
+        return
+    if not FileSystems.exists(table):
+        FileSystems.mkdirs(table)
+    with FileSystems.create(FileSystems.join(table, "part-00000-of-00001.parquet")) as fh:
+        pq.write_table(REJECT_SCHEMA.empty_table(), fh)
+
+
 def run(argv: list[str] | None = None) -> Summary:
     """Build and run the pipeline with ``argv`` flags; print and return its summary."""
     options = PipelineOptions(argv)
@@ -123,6 +137,7 @@ def run(argv: list[str] | None = None) -> Summary:
         temp = temp_root(options, opts.output)
         if FileSystems.exists(temp):
             FileSystems.delete([temp])
+        ensure_rejects_table(opts.output)
         with FileSystems.create(FileSystems.join(opts.output, "_summary.json")) as fh:
             fh.write(json.dumps(asdict(summary), indent=2, sort_keys=True).encode("utf-8"))
     print(summary.render(opts.output))

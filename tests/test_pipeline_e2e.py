@@ -26,6 +26,7 @@ def test_seeds_land_as_five_arabic_articles_with_manifest_event_times(run_pipeli
     summary, out = run_pipeline(SEEDS)
     assert summary.balanced and summary.articles == 5 and summary.rejects == 0
     assert duck_count(out / "articles") == 5
+    assert duck_count(out / "rejects") == 0  # an empty table, not a missing folder
     rows = read_table(out).to_pylist()
     by_file = {r["source_uri"].rsplit("/", 1)[1]: r for r in rows}
     assert sorted(by_file) == sorted(MANIFEST)
