@@ -22,6 +22,9 @@ INSTALL_REQUIRES = [
     "pyarrow>=14",
     # Encoding detection for pages without a usable declared charset.
     "charset-normalizer>=3.3,<4",
+    # MinHash: vectorised permutations and a fast, seedable shingle hash.
+    "numpy>=1.26",
+    "mmh3>=4.1",
 ]
 
 EXTRAS_REQUIRE = {

@@ -1,0 +1,46 @@
+"""Text normalization for hashing and matching, one function for dedup and
+topic tagging alike, so both see the same words.
+
+Orthographic variation the Arabic press really shows is folded away: NFKC,
+diacritics (U+0610-061A, U+064B-065F, U+0670) and tatweel removed, alef
+forms to bare alef, alef maksura to yeh, teh marbuta to heh, Persian yeh
+and keheh to their Arabic forms, Arabic-Indic digits to ASCII, punctuation
+and symbols to spaces, Latin case-folded.
+"""
+
+from __future__ import annotations
+
+import re
+import unicodedata
+
+_FOLD = {
+    **{ord(c): "ا" for c in "أإآٱ"},
+    ord("ى"): "ي",
+    ord("ة"): "ه",
+    ord("ی"): "ي",  # Persian yeh
+    ord("ک"): "ك",  # keheh
+    ord("ـ"): None,  # tatweel
+    ord("ٰ"): None,  # superscript alef
+    **{cp: None for cp in range(0x0610, 0x061B)},
+    **{cp: None for cp in range(0x064B, 0x0660)},
+    **{0x0660 + d: str(d) for d in range(10)},  # Arabic-Indic digits
+    **{0x06F0 + d: str(d) for d in range(10)},  # Extended (Persian) digits
+}
+_SPACES = re.compile(r"\s+")
+
+
+def _is_separator(c: str) -> bool:
+    return unicodedata.category(c)[0] in "PSZC"
+
+
+def normalize_for_hashing(text: str) -> str:
+    """The folded, punctuation-free, single-spaced form of ``text``."""
+    text = unicodedata.normalize("NFKC", text).casefold().translate(_FOLD)
+    text = "".join(" " if _is_separator(c) else c for c in text)
+    return _SPACES.sub(" ", text).strip()
+
+
+def tokens(text: str) -> list[str]:
+    """Normalized words of ``text``."""
+    normalized = normalize_for_hashing(text)
+    return normalized.split(" ") if normalized else []
