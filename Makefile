@@ -4,7 +4,7 @@ VENV   := .venv
 PY     := $(VENV)/bin/python
 PIP    := $(PY) -m pip install --quiet --disable-pip-version-check
 
-.PHONY: run test lint clean
+.PHONY: run test lint clean eval-dedup
 
 $(PY):
 	$(PYTHON) -m venv $(VENV)
@@ -27,9 +27,17 @@ test: $(VENV)/.installed-test
 	$(PY) -m ruff check .
 	$(PY) -m pytest
 
+$(VENV)/.installed-eval: setup.py | $(PY)
+	$(PIP) -e '.[test,eval]'
+	touch $@ $(VENV)/.installed-test $(VENV)/.installed-run
+
+## eval-dedup: dedup against the labelled rewrites and hard negatives, with three baselines
+eval-dedup: $(VENV)/.installed-eval
+	$(PY) -m tests.dedup_eval.evaluate --json eval-dedup.json
+
 lint: $(VENV)/.installed-test
 	$(PY) -m ruff check .
 	$(PY) -m ruff format --check .
 
 clean:
-	rm -rf out/ .pytest_cache build *.egg-info
+	rm -rf out/ .pytest_cache build *.egg-info eval-dedup.json

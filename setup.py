@@ -34,6 +34,8 @@ EXTRAS_REQUIRE = {
         "duckdb>=1.0",
         "ruff>=0.6",
     ],
+    # Baselines of `make eval-dedup` only; the pipeline does not use it.
+    "eval": ["datasketch>=1.6"],
 }
 
 setup(

@@ -1,7 +1,8 @@
 """The pipeline graph: ``build_pipeline(p, options)`` wires the stages.
 
 Step labels are stable (Dataflow's ``--update`` matches steps by name):
-Read, Extract, DetectLanguage, WriteArticles, CollectRejects, WriteRejects.
+Read, Extract, DetectLanguage, Dedup, WriteArticles, WriteDuplicates,
+CollectRejects, RejectRows, WriteRejects.
 """
 
 from __future__ import annotations
@@ -13,20 +14,29 @@ from datetime import UTC, datetime
 
 import apache_beam as beam
 from apache_beam.io.filesystems import FileSystems
-from apache_beam.options.pipeline_options import GoogleCloudOptions, PipelineOptions
+from apache_beam.options.pipeline_options import GoogleCloudOptions, PipelineOptions, StandardOptions
 
 from pipeline.options import NewsbeamOptions, validate
-from transforms.common import ARTICLE_FILES, ARTICLE_ROWS, REJECT_FILES, REJECT_ROWS
+from transforms.common import (
+    ARTICLE_FILES,
+    ARTICLE_ROWS,
+    DUPLICATE_FILES,
+    DUPLICATE_ROWS,
+    REJECT_FILES,
+    REJECT_ROWS,
+)
 from transforms.core.manifest import MANIFEST_NAME, ManifestError, check_header
+from transforms.core.minhash import SimilarityThresholds
 from transforms.core.records import Reject
-from transforms.core.schema import ARTICLE_SCHEMA, REJECT_SCHEMA, partition_date
+from transforms.core.schema import ARTICLE_SCHEMA, DUPLICATE_SCHEMA, REJECT_SCHEMA, partition_date
 from transforms.core.timeparse import parse_time
+from transforms.dedup import Deduplicate, SingleStories
 from transforms.extract import ExtractArticles
 from transforms.language import DetectLanguage
 from transforms.read import ReadDocuments
 from transforms.write import WriteParquet
 
-TABLES = ("articles", "rejects")
+TABLES = ("articles", "duplicates", "rejects")
 TEMP_FOLDER = ".newsbeam-tmp"
 _GLOB_CHARS = "*?["
 
@@ -127,12 +137,34 @@ def build_pipeline(p: beam.Pipeline, options: PipelineOptions) -> dict[str, beam
     articles = extracted["articles"] | "DetectLanguage" >> DetectLanguage(
         prefix_chars=opts.lang_prefix_chars, min_prob=opts.lang_min_prob, seed=opts.lang_seed
     )
-    articles_written = articles | "WriteArticles" >> WriteParquet(
+    if opts.dedup:
+        deduped = articles | "Dedup" >> Deduplicate(
+            num_perm=opts.dedup_num_perm,
+            shingle_size=opts.dedup_shingle_size,
+            bands=opts.dedup_bands,
+            rows=opts.dedup_rows,
+            thresholds=SimilarityThresholds(jaccard=opts.dedup_jaccard, containment=opts.dedup_containment),
+            horizon_seconds=round(opts.dedup_horizon_days * 86_400),
+            max_reps=opts.dedup_max_reps,
+            streaming=options.view_as(StandardOptions).streaming,
+        )
+    else:
+        deduped = articles | "Dedup" >> SingleStories()
+    articles_written = deduped["articles"] | "WriteArticles" >> WriteParquet(
         FileSystems.join(output, "articles"),
         ARTICLE_SCHEMA,
         temp_directory=FileSystems.join(temp, "articles"),
         rows_metric=ARTICLE_ROWS,
         files_metric=ARTICLE_FILES,
+        partition_fn=partition_date,
+        row_group_size=opts.row_group_size,
+    )
+    duplicates_written = deduped["duplicates"] | "WriteDuplicates" >> WriteParquet(
+        FileSystems.join(output, "duplicates"),
+        DUPLICATE_SCHEMA,
+        temp_directory=FileSystems.join(temp, "duplicates"),
+        rows_metric=DUPLICATE_ROWS,
+        files_metric=DUPLICATE_FILES,
         partition_fn=partition_date,
         row_group_size=opts.row_group_size,
     )
@@ -151,8 +183,10 @@ def build_pipeline(p: beam.Pipeline, options: PipelineOptions) -> dict[str, beam
         )
     )
     return {
-        "articles": articles,
+        "articles": deduped["articles"],
+        "duplicates": deduped["duplicates"],
         "rejects": rejects,
         "articles_written": articles_written,
+        "duplicates_written": duplicates_written,
         "rejects_written": rejects_written,
     }

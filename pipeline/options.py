@@ -10,6 +10,18 @@ from apache_beam.options.pipeline_options import PipelineOptions
 
 from transforms.core.timeparse import parse_time
 
+# Chosen from `make eval-dedup`; the README records the figures behind them.
+DEDUP_DEFAULTS = {
+    "shingle_size": 3,
+    "num_perm": 128,
+    "bands": 32,
+    "rows": 4,
+    "jaccard": 0.5,
+    "containment": 0.8,
+    "horizon_days": 3.0,
+    "max_reps": 100,
+}
+
 
 class NewsbeamOptions(PipelineOptions):
     @classmethod
@@ -80,6 +92,63 @@ class NewsbeamOptions(PipelineOptions):
             "Pin it to make reruns byte-identical.",
         )
         parser.add_argument(
+            "--no_dedup",
+            dest="dedup",
+            action="store_false",
+            default=True,
+            help="Skip deduplication: every article is its own story and OUTPUT/duplicates stays empty.",
+        )
+        parser.add_argument(
+            "--dedup_shingle_size",
+            type=int,
+            default=DEDUP_DEFAULTS["shingle_size"],
+            help="Words per shingle for near-duplicate detection (default %(default)s).",
+        )
+        parser.add_argument(
+            "--dedup_num_perm",
+            type=int,
+            default=DEDUP_DEFAULTS["num_perm"],
+            help="MinHash permutations per signature (default %(default)s).",
+        )
+        parser.add_argument(
+            "--dedup_bands",
+            type=int,
+            default=DEDUP_DEFAULTS["bands"],
+            help="LSH bands; bands x rows must not exceed --dedup_num_perm (default %(default)s).",
+        )
+        parser.add_argument(
+            "--dedup_rows",
+            type=int,
+            default=DEDUP_DEFAULTS["rows"],
+            help="MinHash values per LSH band (default %(default)s).",
+        )
+        parser.add_argument(
+            "--dedup_jaccard",
+            type=float,
+            default=DEDUP_DEFAULTS["jaccard"],
+            help="Estimated Jaccard similarity of shingles at or above which two articles are one story "
+            "(default %(default)s).",
+        )
+        parser.add_argument(
+            "--dedup_containment",
+            type=float,
+            default=DEDUP_DEFAULTS["containment"],
+            help="Share of the shorter article's shingles found in the other at or above which it is a copy "
+            "(catches cut copies; default %(default)s).",
+        )
+        parser.add_argument(
+            "--dedup_horizon_days",
+            type=float,
+            default=DEDUP_DEFAULTS["horizon_days"],
+            help="Days after a story's first copy (event time) in which copies still join it (default %(default)s).",
+        )
+        parser.add_argument(
+            "--dedup_max_reps",
+            type=int,
+            default=DEDUP_DEFAULTS["max_reps"],
+            help="Story representatives kept per LSH band key; the oldest go first (default %(default)s).",
+        )
+        parser.add_argument(
             "--row_group_size",
             type=int,
             default=10_000,
@@ -93,11 +162,24 @@ def validate(opts: NewsbeamOptions) -> None:
         raise ValueError("--input is required: a folder, file or glob of documents")
     if not opts.output:
         raise ValueError("--output is required: the folder to write Parquet into")
-    for flag in ("min_chars", "max_bytes", "lang_prefix_chars", "row_group_size"):
+    positive = ("min_chars", "max_bytes", "lang_prefix_chars", "row_group_size")
+    positive += ("dedup_shingle_size", "dedup_num_perm", "dedup_bands", "dedup_rows", "dedup_max_reps")
+    for flag in positive:
         value = getattr(opts, flag)
         if value is None or value < (0 if flag == "min_chars" else 1):
             raise ValueError(f"--{flag} must be a positive integer, got {value!r}")
     if not 0.0 <= opts.lang_min_prob <= 1.0:
         raise ValueError(f"--lang_min_prob must be between 0 and 1, got {opts.lang_min_prob!r}")
+    for flag in ("dedup_jaccard", "dedup_containment"):
+        value = getattr(opts, flag)
+        if not 0.0 < value <= 1.0:
+            raise ValueError(f"--{flag} must be above 0 and at most 1, got {value!r}")
+    if opts.dedup_bands * opts.dedup_rows > opts.dedup_num_perm:
+        raise ValueError(
+            f"--dedup_bands x --dedup_rows ({opts.dedup_bands} x {opts.dedup_rows}) "
+            f"must not exceed --dedup_num_perm ({opts.dedup_num_perm})"
+        )
+    if not opts.dedup_horizon_days > 0:
+        raise ValueError(f"--dedup_horizon_days must be positive, got {opts.dedup_horizon_days!r}")
     if opts.ingested_at is not None and parse_time(opts.ingested_at) is None:
         raise ValueError(f"--ingested_at must be an ISO 8601 time, got {opts.ingested_at!r}")

@@ -21,8 +21,16 @@ from apache_beam.runners.runner import PipelineState
 
 from pipeline.graph import TABLES, TEMP_FOLDER, build_pipeline, temp_root
 from pipeline.options import NewsbeamOptions
-from transforms.common import ARTICLE_FILES, ARTICLE_ROWS, DOCUMENTS_IN, FILES_SKIPPED, NAMESPACE, REJECT_ROWS
-from transforms.core.schema import REJECT_SCHEMA
+from transforms.common import (
+    ARTICLE_FILES,
+    ARTICLE_ROWS,
+    DOCUMENTS_IN,
+    DUPLICATE_ROWS,
+    FILES_SKIPPED,
+    NAMESPACE,
+    REJECT_ROWS,
+)
+from transforms.core.schema import DUPLICATE_SCHEMA, REJECT_SCHEMA
 
 _LOG = logging.getLogger(__name__)
 
@@ -34,15 +42,17 @@ class Summary:
     documents_in: int = 0
     files_skipped: int = 0
     articles: int = 0
+    duplicates: int = 0
     rejects: int = 0
     article_files: int = 0
     rejects_by_reason: dict[str, int] = field(default_factory=dict)
     languages: dict[str, int] = field(default_factory=dict)
     extracted_by: dict[str, int] = field(default_factory=dict)
+    dedup: dict[str, int] = field(default_factory=dict)
 
     @property
     def balanced(self) -> bool:
-        return self.documents_in == self.articles + self.rejects
+        return self.documents_in == self.articles + self.duplicates + self.rejects
 
     def render(self, output: str) -> str:
         lines = [
@@ -51,6 +61,7 @@ class Summary:
             + (f"  ({self.files_skipped} other files skipped)" if self.files_skipped else ""),
             f"  articles written  {self.articles}  in {self.article_files} file(s)"
             f" under {FileSystems.join(output, 'articles')}",
+            f"  duplicates        {self.duplicates}  under {FileSystems.join(output, 'duplicates')}",
             f"  rejects           {self.rejects}  under {FileSystems.join(output, 'rejects')}",
         ]
         for reason, n in sorted(self.rejects_by_reason.items(), key=lambda kv: (-kv[1], kv[0])):
@@ -61,8 +72,11 @@ class Summary:
             langs = sorted(self.languages.items(), key=lambda kv: (-kv[1], kv[0]))
             lines.append("  languages         " + ", ".join(f"{k} {v}" for k, v in langs))
         check = "ok" if self.balanced else "MISMATCH: some records are unaccounted for"
+        if self.dedup:
+            lines.append("  dedup             " + ", ".join(f"{k} {v}" for k, v in sorted(self.dedup.items())))
         lines.append(
-            f"  records in = articles + rejects: {self.documents_in} = {self.articles} + {self.rejects}  {check}"
+            "  records in = articles + duplicates + rejects: "
+            f"{self.documents_in} = {self.articles} + {self.duplicates} + {self.rejects}  {check}"
         )
         return "\n".join(lines)
 
@@ -87,6 +101,7 @@ def summarize(result, elapsed: float) -> Summary:
         documents_in=counters.get(DOCUMENTS_IN, 0),
         files_skipped=counters.get(FILES_SKIPPED, 0),
         articles=counters.get(ARTICLE_ROWS, 0),
+        duplicates=counters.get(DUPLICATE_ROWS, 0),
         rejects=counters.get(REJECT_ROWS, 0),
         article_files=counters.get(ARTICLE_FILES, 0),
     )
@@ -95,6 +110,8 @@ def summarize(result, elapsed: float) -> Summary:
             summary.rejects_by_reason[name.removeprefix("rejects.")] = value
         elif name.startswith("lang.") and value:
             summary.languages[name.removeprefix("lang.")] = value
+        elif name.startswith("dedup.") and value:
+            summary.dedup[name.removeprefix("dedup.")] = value
         elif name.startswith("extracted.") and value:
             summary.extracted_by[name.removeprefix("extracted.")] = value
     return summary
@@ -109,16 +126,16 @@ def clear_output(output: str) -> None:
         FileSystems.delete(existing)
 
 
-def ensure_rejects_table(output: str) -> None:
-    """A clean run writes no reject files; leave an empty table so queries on
-    OUTPUT/rejects/ work the same whether or not anything was rejected."""
-    table = FileSystems.join(output, "rejects")
+def ensure_table(output: str, name: str, schema) -> None:
+    """A run with no rejects (or no duplicates) writes no files for them;
+    leave an empty table so queries on OUTPUT/<name>/ work either way."""
+    table = FileSystems.join(output, name)
     if FileSystems.match([FileSystems.join(table, "*.parquet")])[0].metadata_list:
         return
     if not FileSystems.exists(table):
         FileSystems.mkdirs(table)
     with FileSystems.create(FileSystems.join(table, "part-00000-of-00001.parquet")) as fh:
-        pq.write_table(REJECT_SCHEMA.empty_table(), fh)
+        pq.write_table(schema.empty_table(), fh)
 
 
 def run(argv: list[str] | None = None) -> Summary:
@@ -137,7 +154,8 @@ def run(argv: list[str] | None = None) -> Summary:
         temp = temp_root(options, opts.output)
         if FileSystems.exists(temp):
             FileSystems.delete([temp])
-        ensure_rejects_table(opts.output)
+        ensure_table(opts.output, "rejects", REJECT_SCHEMA)
+        ensure_table(opts.output, "duplicates", DUPLICATE_SCHEMA)
         with FileSystems.create(FileSystems.join(opts.output, "_summary.json")) as fh:
             fh.write(json.dumps(asdict(summary), indent=2, sort_keys=True).encode("utf-8"))
     print(summary.render(opts.output))

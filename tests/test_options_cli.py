@@ -29,6 +29,11 @@ def _build(tmp_path, *flags):
         (["--ingested_at", "last tuesday"], "--ingested_at"),
         (["--manifest", "/no/such/manifest.csv"], "--manifest"),
         (["--input", "/no/such/folder"], "--input"),
+        (["--dedup_bands", "64", "--dedup_rows", "4"], "--dedup_bands"),
+        (["--dedup_jaccard", "0"], "--dedup_jaccard"),
+        (["--dedup_containment", "1.2"], "--dedup_containment"),
+        (["--dedup_horizon_days", "0"], "--dedup_horizon_days"),
+        (["--dedup_shingle_size", "0"], "--dedup_shingle_size"),
     ],
 )
 def test_bad_flags_raise_value_error_naming_the_flag(tmp_path, flags, named):
@@ -60,7 +65,7 @@ def test_console_script_runs_and_prints_the_summary(tmp_path):
     done = _cli("run", "--input", str(SEEDS), "--output", str(tmp_path / "out"), cwd=tmp_path)
     assert done.returncode == 0, done.stderr
     assert "articles written  5" in done.stdout and "languages         ar 5" in done.stdout
-    assert "5 = 5 + 0  ok" in done.stdout
+    assert "5 = 5 + 0 + 0  ok" in done.stdout
 
 
 def test_module_entry_point_and_clear_error(tmp_path):

@@ -14,6 +14,8 @@ DOCUMENTS_IN = "documents_in"
 FILES_SKIPPED = "files_skipped"
 ARTICLE_ROWS = "articles_rows_written"
 ARTICLE_FILES = "articles_files_written"
+DUPLICATE_ROWS = "duplicates_rows_written"
+DUPLICATE_FILES = "duplicates_files_written"
 REJECT_ROWS = "rejects_rows_written"
 REJECT_FILES = "rejects_files_written"
 

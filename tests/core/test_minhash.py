@@ -6,6 +6,7 @@ import sys
 import pytest
 
 from tests.conftest import ROOT, SEEDS
+from transforms.core.dedup import Fingerprint, Match, best_match, route, run_band, run_exact
 from transforms.core.minhash import MinHasher, SimilarityThresholds, band_keys, is_same_story, shingles
 from transforms.core.normalize import normalize_for_hashing
 from transforms.core.textclean import clean_text
@@ -94,3 +95,53 @@ def test_near_copies_share_a_band_and_strangers_do_not():
     assert not set(band_keys(a, 32, 4)) & set(band_keys(c, 32, 4))
     with pytest.raises(ValueError):
         band_keys(a, 64, 4)
+
+
+# --- the keyed decisions (transforms.core.dedup) ---------------------------------
+
+DAY_US = 86_400 * 1_000_000
+
+
+def _fp(doc_id: str, text: str, day: float) -> Fingerprint:
+    sig = MinHasher().signature(text)
+    return Fingerprint(doc_id, int(day * DAY_US), sig.values.tobytes(), sig.size)
+
+
+def test_band_matches_the_most_similar_representative_within_the_horizon():
+    thresholds = SimilarityThresholds()
+    cut = " ".join(S000.split()[: len(S000.split()) * 2 // 3])
+    other = SEEDS_TEXT["001_8b81df99018cc380.txt"]
+    fps = [_fp("a", S000, 0), _fp("o", other, 0.1), _fp("b", cut, 1), _fp("late", S000, 5)]
+    reps, verdicts, dropped = run_band([], fps, thresholds, 3 * DAY_US, max_reps=10)
+    decided = {fp.doc_id: m for fp, m in verdicts}
+    assert decided["a"] is None and decided["o"] is None  # first copies
+    assert decided["b"].target == "a" and decided["b"].similarity > 0.8  # a cut: containment
+    assert decided["late"] is None  # five days on: a has expired
+    assert [r.doc_id for r in reps] == ["late"] and dropped == 0
+
+
+def test_band_keeps_only_the_newest_representatives():
+    fps = [_fp(f"d{i}", SEEDS_TEXT[name], i * 0.01) for i, name in enumerate(sorted(SEEDS_TEXT))]
+    reps, _, dropped = run_band([], fps, SimilarityThresholds(), 3 * DAY_US, max_reps=2)
+    assert [r.doc_id for r in reps] == ["d3", "d4"] and dropped == 3
+
+
+def test_exact_stage_keeps_the_first_copy_per_horizon():
+    items = [(0, "a", "A"), (DAY_US, "b", "B"), (4 * DAY_US, "c", "C")]
+    first, decided = run_exact(None, items, 3 * DAY_US)
+    assert [f for _, _, f in decided] == [None, ("a", 0), None] and first == ("c", 4 * DAY_US)
+
+
+def test_route_forwards_copies_of_copies_until_the_last_hop():
+    copy = ({"doc_id": "x"}, 5)
+    done, forward, unresolved = route("e", ("r", 1), [copy], last_hop=False)
+    assert done == [] and forward == [("r", 1, {"doc_id": "x"}, 5)] and unresolved == 0
+    done, forward, unresolved = route("e", ("r", 1), [copy], last_hop=True)
+    assert done == [({"doc_id": "x"}, 5, "r")] and unresolved == 1
+    done, _, _ = route("r", ("r", 1), [copy], last_hop=False)
+    assert done == [({"doc_id": "x"}, 5, "r")]
+
+
+def test_best_match_prefers_similarity_then_earliest():
+    m = [Match("d", "c", 0, 0.82), Match("d", "a", 5, 0.97), Match("d", "b", 3, 0.97)]
+    assert best_match(m).target == "b" and best_match([]) is None

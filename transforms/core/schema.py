@@ -16,6 +16,7 @@ TIMESTAMP = pa.timestamp("us", tz="UTC")
 ARTICLE_SCHEMA = pa.schema(
     [
         pa.field("doc_id", pa.string(), nullable=False),
+        pa.field("story_id", pa.string(), nullable=False),
         pa.field("source_uri", pa.string(), nullable=False),
         pa.field("url", pa.string()),
         pa.field("canonical_url", pa.string()),
@@ -34,6 +35,12 @@ ARTICLE_SCHEMA = pa.schema(
         pa.field("extractor", pa.string(), nullable=False),
         pa.field("encoding", pa.string()),
     ]
+)
+
+# Later copies of a story: the article columns, plus the copy they were
+# matched against and how similar they are (1.0 for the same normalized text).
+DUPLICATE_SCHEMA = ARTICLE_SCHEMA.append(pa.field("duplicate_of", pa.string(), nullable=False)).append(
+    pa.field("similarity", pa.float64(), nullable=False)
 )
 
 REJECT_SCHEMA = pa.schema(

@@ -1,0 +1,171 @@
+"""The dedup decisions, without Beam: what the keyed stages keep and decide.
+
+A story is represented by its first copy.  Each keyed stage (one key per
+exact text hash, one per LSH band) processes its documents in
+``(event time, doc_id)`` order, so every decision is the same whatever
+order the documents arrived in:
+
+* exact stage: the first document with a given normalized-text hash within
+  the horizon is kept; later ones are copies of it (similarity 1.0);
+* band stage: a document is compared with the representatives this band
+  key holds; it matches the most similar one (the earliest among equals),
+  else it becomes a representative itself.  Representatives older than the horizon are
+  dropped, and at most ``max_reps`` of the newest are kept.
+
+A document's final decision is its best match over all its bands.  The
+most similar representative wins rather than the earliest, so a cut copy of
+story A goes to A and not to an earlier story C whose "read also" box
+reprints A's lead paragraphs.
+"""
+
+from __future__ import annotations
+
+import hashlib
+from dataclasses import dataclass
+from typing import Any
+
+import numpy as np
+
+from transforms.core.minhash import Signature, SimilarityThresholds, is_same_story
+from transforms.core.normalize import normalize_for_hashing
+
+MICROS = 1_000_000
+DAY_MICROS = 86_400 * MICROS
+
+
+def exact_key(text: str) -> str:
+    """Hash of the normalized text: equal for copies that differ only in
+    orthography, punctuation, spacing or case."""
+    return hashlib.blake2b(normalize_for_hashing(text).encode("utf-8"), digest_size=16).hexdigest()
+
+
+@dataclass(frozen=True, slots=True)
+class Fingerprint:
+    """What a band key needs of a document: identity, time and signature."""
+
+    doc_id: str
+    ts_us: int  # event time, microseconds since the epoch
+    values: bytes  # uint32 MinHash values
+    size: int  # distinct shingles
+
+    @property
+    def order(self) -> tuple[int, str]:
+        return (self.ts_us, self.doc_id)
+
+    def signature(self) -> Signature:
+        return Signature(np.frombuffer(self.values, dtype=np.uint32), self.size)
+
+
+@dataclass(frozen=True, slots=True)
+class Match:
+    """``doc_id`` is a copy of ``target`` (whose event time is ``target_ts_us``)."""
+
+    doc_id: str
+    target: str
+    target_ts_us: int
+    similarity: float
+
+    @property
+    def rank(self) -> tuple[float, int, str]:
+        """Sort key: most similar first, then earliest target."""
+        return (-self.similarity, self.target_ts_us, self.target)
+
+
+def within(ts_us: int, other_ts_us: int, horizon_us: int) -> bool:
+    return abs(ts_us - other_ts_us) <= horizon_us
+
+
+def match_in_band(
+    fp: Fingerprint,
+    reps: list[Fingerprint],
+    thresholds: SimilarityThresholds,
+    horizon_us: int,
+) -> Match | None:
+    """The best representative within the horizon that ``fp`` is a copy of."""
+    sig = fp.signature()
+    best: Match | None = None
+    for rep in reps:
+        if rep.doc_id == fp.doc_id or not within(fp.ts_us, rep.ts_us, horizon_us):
+            continue
+        same, score = is_same_story(sig, rep.signature(), thresholds)
+        candidate = Match(fp.doc_id, rep.doc_id, rep.ts_us, round(score, 4))
+        if same and (best is None or candidate.rank < best.rank):
+            best = candidate
+    return best
+
+
+def add_representative(reps: list[Fingerprint], fp: Fingerprint, max_reps: int) -> tuple[list[Fingerprint], int]:
+    """``reps`` with ``fp`` added, trimmed to the ``max_reps`` newest; also
+    how many were dropped to make room."""
+    kept = sorted([*reps, fp], key=lambda r: r.order)
+    dropped = max(0, len(kept) - max_reps)
+    return kept[dropped:], dropped
+
+
+def expire(reps: list[Fingerprint], watermark_us: int, horizon_us: int) -> list[Fingerprint]:
+    """Representatives that a document at or after ``watermark_us`` can still match."""
+    return [r for r in reps if r.ts_us + horizon_us >= watermark_us]
+
+
+def run_exact(
+    first: tuple[str, int] | None, items: list[tuple[int, str, Any]], horizon_us: int
+) -> tuple[tuple[str, int] | None, list[tuple[Any, int, tuple[str, int] | None]]]:
+    """The exact stage over ``items`` ((ts, doc_id, payload), in order) for
+    one text hash: the first copy within the horizon, and per item the first
+    copy it repeats (None for a first copy).  Returns the new first copy."""
+    out = []
+    for ts_us, doc_id, payload in items:
+        if first is not None and within(ts_us, first[1], horizon_us):
+            out.append((payload, ts_us, first))
+        else:
+            first = (doc_id, ts_us)
+            out.append((payload, ts_us, None))
+    return first, out
+
+
+def run_band(
+    reps: list[Fingerprint],
+    fps: list[Fingerprint],
+    thresholds: SimilarityThresholds,
+    horizon_us: int,
+    max_reps: int,
+) -> tuple[list[Fingerprint], list[tuple[Fingerprint, Match | None]], int]:
+    """One band key over ``fps`` in order: (representatives after, verdict
+    per document, representatives dropped for room)."""
+    verdicts = []
+    dropped = 0
+    for fp in fps:
+        reps = expire(reps, fp.ts_us, horizon_us)
+        match = match_in_band(fp, reps, thresholds, horizon_us)
+        if match is None:
+            reps, n = add_representative(reps, fp, max_reps)
+            dropped += n
+        verdicts.append((fp, match))
+    return reps, verdicts, dropped
+
+
+def route(
+    key: str, matched: tuple[str, int], copies: list[tuple[dict, int]], last_hop: bool
+) -> tuple[list[tuple[dict, int, str]], list[tuple[str, int, dict, int]], int]:
+    """One hop of story resolution at document ``key``, which matched
+    ``matched`` (itself when it is a first copy): (copies resolved with
+    their story, copies to forward to the next document, unresolved)."""
+    target, target_ts_us = matched
+    done, forward, unresolved = [], [], 0
+    for copy, ts_us in copies:
+        if target == key or last_hop:
+            unresolved += target != key
+            done.append((copy, ts_us, target))
+        else:
+            forward.append((target, target_ts_us, copy, ts_us))
+    return done, forward, unresolved
+
+
+def in_order(items: list[tuple]) -> list[tuple]:
+    """Items (ts, doc_id, ...) in event-time order, ties by doc_id."""
+    return sorted(items, key=lambda i: (i[0], i[1]))
+
+
+def best_match(matches: list[Match]) -> Match | None:
+    """The decision over all bands: the best representative matched."""
+    return min(matches, key=lambda m: m.rank, default=None)
