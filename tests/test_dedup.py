@@ -5,6 +5,7 @@ arrive out of order, late, or after state expiry are handled."""
 
 from __future__ import annotations
 
+import itertools
 import random
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
@@ -17,9 +18,11 @@ from apache_beam.testing.test_stream import TestStream
 from apache_beam.testing.util import assert_that, equal_to
 from apache_beam.transforms.window import TimestampedValue
 
+from pipeline.options import DEDUP_DEFAULTS
 from tests.conftest import PINNED_INGEST, read_table
 from tests.dedup_eval.evaluate import pairwise
 from tests.dedup_eval.generate import NEGATIVES, REWRITES, build_set, load_stories, write_set
+from transforms.core.minhash import MinHasher, SimilarityThresholds, is_same_story
 from transforms.dedup import Deduplicate
 
 HOUR = timedelta(hours=1)
@@ -98,6 +101,33 @@ def test_no_two_stories_share_a_cluster(small_set, deduped):
         assert predicted[f"{a}__original.txt"] != predicted[f"{b}__original.txt"]
 
 
+def test_hard_negatives_fail_the_similarity_rule_itself(small_set, deduped):
+    """LSH rarely even pairs a negative with the story it borrows from, so
+    the pipeline tests above could pass on banding luck: check the rule on
+    every negative pair directly, with the pipeline's default parameters, on
+    the texts the pipeline extracted."""
+    hasher = MinHasher(num_perm=DEDUP_DEFAULTS["num_perm"], shingle_size=DEDUP_DEFAULTS["shingle_size"])
+    rule = SimilarityThresholds(jaccard=DEDUP_DEFAULTS["jaccard"], containment=DEDUP_DEFAULTS["containment"])
+    docs = small_set[1]
+    sig = {d.name: hasher.signature(deduped[d.name]["text"]) for d in docs}
+    original = {d.story: d.name for d in docs if d.kind == "original"}
+    pairs_apart = []
+    for d in docs:
+        if d.kind in NEGATIVES:
+            assert is_same_story(sig[d.name], sig[original[d.story]], rule)[0], d.name
+            pairs_apart.append((d.name, original[d.name.rsplit("__", 1)[1].removesuffix(".txt")]))
+    events: dict[str, list[str]] = {}
+    for s in load_stories():
+        if s.event and s.id in original:
+            events.setdefault(s.event, []).append(original[s.id])
+    pairs_apart += [tuple(names) for names in events.values() if len(names) == 2]
+    html = [d for d in docs if d.html]
+    pairs_apart += [(a.name, b.name) for a, b in itertools.pairwise(html) if a.story != b.story]
+    assert len(pairs_apart) >= 10
+    for a, b in pairs_apart:
+        assert not is_same_story(sig[a], sig[b], rule)[0], (a, b)
+
+
 def test_story_id_is_the_first_copy_by_event_time(small_set, deduped):
     by_story: dict[str, list[dict]] = {}
     for d in small_set[1]:
@@ -167,18 +197,25 @@ def _article(doc_id: str, text: str, at: datetime) -> TimestampedValue:
 
 
 def test_streaming_out_of_order_late_and_expired_copies(deduped):
-    """A story's first copy arrives after a later copy (both on time); a copy
-    arrives after the watermark passed it (late, within lateness); a copy
-    arrives four days on, after the story's state expired."""
+    """A story's first copy arrives after a later copy (both on time, and the
+    first copy's doc_id sorts last, so neither arrival nor id order can
+    stand in for event time); two copies with the same event time (the
+    smaller doc_id is first, whatever arrives first); a copy arrives after
+    the watermark passed it (late, within lateness); a copy arrives four
+    days on, after the story's state expired."""
     text = next(r["text"] for r in deduped.values() if len(r["text"]) > 2000)
-    other = next(r["text"] for r in deduped.values() if r["text"][:200] != text[:200] and len(r["text"]) > 1500)
+    others = [r["text"] for r in deduped.values() if len(r["text"]) > 1500 and r["story_id"] == r["doc_id"]]
+    other, third = [t for t in others if t[:200] != text[:200]][:2]
     t0 = datetime(2020, 11, 9, 12, tzinfo=UTC)
     cut = " ".join(text.split()[: int(len(text.split()) * 0.65)])
     stream = (
         TestStream()
         .advance_watermark_to(t0.timestamp() - 3600)
         .add_elements([_article("b-copy", "باكو (وكالات) - " + text, t0 + HOUR)])
-        .add_elements([_article("a-first", text, t0), _article("x-other", other, t0 + HOUR)])
+        .add_elements([_article("z-first", text, t0), _article("x-other", other, t0 + HOUR)])
+        # Two copies of another story at the same instant: the smaller doc_id is its first copy.
+        .add_elements([_article("q-tie", "بيروت (أ ف ب) - " + third, t0 + 3 * HOUR)])
+        .add_elements([_article("p-tie", third + " انتهى", t0 + 3 * HOUR)])
         .advance_watermark_to((t0 + 10 * HOUR).timestamp())
         .add_elements([_article("c-late", cut, t0 + 2 * HOUR)])
         .advance_watermark_to((t0 + timedelta(days=4)).timestamp())
@@ -194,11 +231,17 @@ def test_streaming_out_of_order_late_and_expired_copies(deduped):
         copies = out["duplicates"] | "D" >> beam.Map(lambda r: (r["doc_id"], r["story_id"], r["duplicate_of"]))
         assert_that(
             firsts,
-            equal_to([("a-first", "a-first"), ("x-other", "x-other"), ("d-expired", "d-expired")]),
+            equal_to([("z-first", "z-first"), ("x-other", "x-other"), ("p-tie", "p-tie"), ("d-expired", "d-expired")]),
             label="first copies",
         )
         assert_that(
             copies,
-            equal_to([("b-copy", "a-first", "a-first"), ("c-late", "a-first", "a-first")]),
+            equal_to(
+                [
+                    ("b-copy", "z-first", "z-first"),
+                    ("c-late", "z-first", "z-first"),
+                    ("q-tie", "p-tie", "p-tie"),
+                ]
+            ),
             label="copies",
         )
