@@ -9,10 +9,12 @@ from __future__ import annotations
 
 import os
 import posixpath
+from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import UTC, datetime
 
 import apache_beam as beam
+import pyarrow as pa
 from apache_beam.io.filesystems import FileSystems
 from apache_beam.options.pipeline_options import GoogleCloudOptions, PipelineOptions, StandardOptions
 
@@ -36,7 +38,24 @@ from transforms.language import DetectLanguage
 from transforms.read import ReadDocuments
 from transforms.write import WriteParquet
 
-TABLES = ("articles", "duplicates", "rejects")
+
+@dataclass(frozen=True)
+class Table:
+    """One output table: its schema, partitioning and the metrics its
+    writer counts into."""
+
+    schema: pa.Schema
+    rows_metric: str
+    files_metric: str
+    partition_fn: Callable[[dict], str] | None = None
+
+
+TABLE_SPECS = {
+    "articles": Table(ARTICLE_SCHEMA, ARTICLE_ROWS, ARTICLE_FILES, partition_date),
+    "duplicates": Table(DUPLICATE_SCHEMA, DUPLICATE_ROWS, DUPLICATE_FILES, partition_date),
+    "rejects": Table(REJECT_SCHEMA, REJECT_ROWS, REJECT_FILES),
+}
+TABLES = tuple(TABLE_SPECS)
 TEMP_FOLDER = ".newsbeam-tmp"
 _GLOB_CHARS = "*?["
 
@@ -110,6 +129,20 @@ def temp_root(options: PipelineOptions, output: str) -> str:
     return FileSystems.join(temp_location or _absolute(output), TEMP_FOLDER)
 
 
+def write_table(name: str, output: str, temp: str, row_group_size: int) -> WriteParquet:
+    """The writer of table ``name`` into OUTPUT/<name>/."""
+    spec = TABLE_SPECS[name]
+    return WriteParquet(
+        FileSystems.join(output, name),
+        spec.schema,
+        temp_directory=FileSystems.join(temp, name),
+        rows_metric=spec.rows_metric,
+        files_metric=spec.files_metric,
+        partition_fn=spec.partition_fn,
+        row_group_size=row_group_size,
+    )
+
+
 def build_pipeline(p: beam.Pipeline, options: PipelineOptions) -> dict[str, beam.PCollection]:
     """Add newsbeam's stages to ``p``; returns the main PCollections by name."""
     opts = options.view_as(NewsbeamOptions)
@@ -150,37 +183,17 @@ def build_pipeline(p: beam.Pipeline, options: PipelineOptions) -> dict[str, beam
         )
     else:
         deduped = articles | "Dedup" >> SingleStories()
-    articles_written = deduped["articles"] | "WriteArticles" >> WriteParquet(
-        FileSystems.join(output, "articles"),
-        ARTICLE_SCHEMA,
-        temp_directory=FileSystems.join(temp, "articles"),
-        rows_metric=ARTICLE_ROWS,
-        files_metric=ARTICLE_FILES,
-        partition_fn=partition_date,
-        row_group_size=opts.row_group_size,
+    articles_written = deduped["articles"] | "WriteArticles" >> write_table(
+        "articles", output, temp, opts.row_group_size
     )
-    duplicates_written = deduped["duplicates"] | "WriteDuplicates" >> WriteParquet(
-        FileSystems.join(output, "duplicates"),
-        DUPLICATE_SCHEMA,
-        temp_directory=FileSystems.join(temp, "duplicates"),
-        rows_metric=DUPLICATE_ROWS,
-        files_metric=DUPLICATE_FILES,
-        partition_fn=partition_date,
-        row_group_size=opts.row_group_size,
+    duplicates_written = deduped["duplicates"] | "WriteDuplicates" >> write_table(
+        "duplicates", output, temp, opts.row_group_size
     )
     rejects = (read["rejects"], extracted["rejects"]) | "CollectRejects" >> beam.Flatten()
     rejects_written = (
         rejects
         | "RejectRows" >> beam.Map(Reject.to_row, ingested_at)
-        | "WriteRejects"
-        >> WriteParquet(
-            FileSystems.join(output, "rejects"),
-            REJECT_SCHEMA,
-            temp_directory=FileSystems.join(temp, "rejects"),
-            rows_metric=REJECT_ROWS,
-            files_metric=REJECT_FILES,
-            row_group_size=opts.row_group_size,
-        )
+        | "WriteRejects" >> write_table("rejects", output, temp, opts.row_group_size)
     )
     return {
         "articles": deduped["articles"],

@@ -19,7 +19,7 @@ from apache_beam.metrics.metric import MetricsFilter
 from apache_beam.options.pipeline_options import PipelineOptions
 from apache_beam.runners.runner import PipelineState
 
-from pipeline.graph import TABLES, TEMP_FOLDER, build_pipeline, temp_root
+from pipeline.graph import TABLE_SPECS, TABLES, TEMP_FOLDER, build_pipeline, temp_root
 from pipeline.options import NewsbeamOptions
 from transforms.common import (
     ARTICLE_FILES,
@@ -30,7 +30,6 @@ from transforms.common import (
     NAMESPACE,
     REJECT_ROWS,
 )
-from transforms.core.schema import DUPLICATE_SCHEMA, REJECT_SCHEMA
 
 _LOG = logging.getLogger(__name__)
 
@@ -126,7 +125,7 @@ def clear_output(output: str) -> None:
         FileSystems.delete(existing)
 
 
-def ensure_table(output: str, name: str, schema) -> None:
+def ensure_table(output: str, name: str) -> None:
     """A run with no rejects (or no duplicates) writes no files for them;
     leave an empty table so queries on OUTPUT/<name>/ work either way."""
     table = FileSystems.join(output, name)
@@ -135,7 +134,7 @@ def ensure_table(output: str, name: str, schema) -> None:
     if not FileSystems.exists(table):
         FileSystems.mkdirs(table)
     with FileSystems.create(FileSystems.join(table, "part-00000-of-00001.parquet")) as fh:
-        pq.write_table(schema.empty_table(), fh)
+        pq.write_table(TABLE_SPECS[name].schema.empty_table(), fh)
 
 
 def run(argv: list[str] | None = None) -> Summary:
@@ -154,8 +153,8 @@ def run(argv: list[str] | None = None) -> Summary:
         temp = temp_root(options, opts.output)
         if FileSystems.exists(temp):
             FileSystems.delete([temp])
-        ensure_table(opts.output, "rejects", REJECT_SCHEMA)
-        ensure_table(opts.output, "duplicates", DUPLICATE_SCHEMA)
+        for name in ("duplicates", "rejects"):
+            ensure_table(opts.output, name)
         with FileSystems.create(FileSystems.join(opts.output, "_summary.json")) as fh:
             fh.write(json.dumps(asdict(summary), indent=2, sort_keys=True).encode("utf-8"))
     print(summary.render(opts.output))

@@ -93,6 +93,15 @@ def _arm(timer, armed, at_us: int) -> None:
         armed.write(at_us)
 
 
+def _rearm(wake, armed, waiting: list, oldest_kept_us: int | None, horizon_us: int) -> None:
+    """After a wake: fire again for the next waiting element, or when the
+    oldest state kept expires, whichever comes first."""
+    if oldest_kept_us is not None:
+        _arm(wake, armed, oldest_kept_us + horizon_us + 1)
+    if waiting:
+        _arm(wake, armed, min(i[0] for i in waiting))
+
+
 def _take_ready(now_us: int, pending, armed) -> tuple[list, list]:
     """(buffered items at or before ``now_us`` in order, items still waiting)."""
     items = list(pending.read())
@@ -370,9 +379,7 @@ class ExactFn(beam.DoFn):
             first_state.clear()
         else:
             first_state.write(first)
-            _arm(wake, armed, first[1] + self.horizon_us + 1)
-        if waiting:
-            _arm(wake, armed, min(i[0] for i in waiting))
+        _rearm(wake, armed, waiting, first[1] if first else None, self.horizon_us)
 
 
 class CompareInBandFn(beam.DoFn):
@@ -420,11 +427,9 @@ class CompareInBandFn(beam.DoFn):
         reps = expire(reps, now.micros, self.horizon_us)
         if reps:
             reps_state.write(reps)
-            _arm(wake, armed, min(r.ts_us for r in reps) + self.horizon_us + 1)
         else:
             reps_state.clear()
-        if waiting:
-            _arm(wake, armed, min(i[0] for i in waiting))
+        _rearm(wake, armed, waiting, min((r.ts_us for r in reps), default=None), self.horizon_us)
 
 
 class DecideFn(beam.DoFn):

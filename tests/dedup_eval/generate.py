@@ -253,6 +253,24 @@ def _plans(s_index: int, per_story: int, rng: random.Random) -> list[tuple[str, 
     return plans
 
 
+_NEGATIVE_OUTLETS = {"shared_quote": "quoting-outlet", "related_box": "boxed-outlet"}
+
+
+def _negative(owner: Story, borrowed: Story, kind: str, n: int, hours: int, paragraphs: tuple[str, ...]) -> EvalDoc:
+    """A copy of ``owner`` carrying text of ``borrowed``; it belongs to ``owner``."""
+    return EvalDoc(
+        f"{owner.id}__{kind}__{borrowed.id}.txt",
+        owner.id,
+        kind,
+        owner.lang,
+        _NEGATIVE_OUTLETS[kind],
+        _url(owner, kind, n),
+        owner.published + timedelta(hours=hours),
+        owner.title,
+        paragraphs,
+    )
+
+
 def build_set(stories: list[Story], *, seed: int = 7, per_story: int = 4, one_of_each: bool = False) -> list[EvalDoc]:
     """The original of every story, ``per_story`` copies of each (with
     ``one_of_each``: one copy per rewrite kind, each alone), and the
@@ -303,34 +321,10 @@ def build_set(stories: list[Story], *, seed: int = 7, per_story: int = 4, one_of
             a, b = group[i], group[i + 1]
             quote = a.paragraphs[min(1, len(a.paragraphs) - 1)]
             mid = len(b.paragraphs) // 2
-            docs.append(
-                EvalDoc(
-                    f"{b.id}__shared_quote__{a.id}.txt",
-                    b.id,
-                    "shared_quote",
-                    lang,
-                    "quoting-outlet",
-                    _url(b, "shared_quote", i),
-                    b.published + timedelta(hours=3),
-                    b.title,
-                    (*b.paragraphs[:mid], quote, *b.paragraphs[mid:]),
-                )
-            )
+            docs.append(_negative(b, a, "shared_quote", i, 3, (*b.paragraphs[:mid], quote, *b.paragraphs[mid:])))
             c = group[(i + 2) % len(group)]
             box = (_READ_ALSO[lang], a.title, *a.paragraphs[:2])
-            docs.append(
-                EvalDoc(
-                    f"{c.id}__related_box__{a.id}.txt",
-                    c.id,
-                    "related_box",
-                    lang,
-                    "boxed-outlet",
-                    _url(c, "related_box", i),
-                    c.published + timedelta(hours=5),
-                    c.title,
-                    (*c.paragraphs, *box),
-                )
-            )
+            docs.append(_negative(c, a, "related_box", i, 5, (*c.paragraphs, *box)))
     return docs
 
 

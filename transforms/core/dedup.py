@@ -30,7 +30,6 @@ from transforms.core.minhash import Signature, SimilarityThresholds, is_same_sto
 from transforms.core.normalize import normalize_for_hashing
 
 MICROS = 1_000_000
-DAY_MICROS = 86_400 * MICROS
 
 
 def exact_key(text: str) -> str:

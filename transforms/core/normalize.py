@@ -10,7 +10,6 @@ and symbols to spaces, Latin case-folded.
 
 from __future__ import annotations
 
-import re
 import unicodedata
 
 _FOLD = {
@@ -26,18 +25,27 @@ _FOLD = {
     **{0x0660 + d: str(d) for d in range(10)},  # Arabic-Indic digits
     **{0x06F0 + d: str(d) for d in range(10)},  # Extended (Persian) digits
 }
-_SPACES = re.compile(r"\s+")
 
 
-def _is_separator(c: str) -> bool:
-    return unicodedata.category(c)[0] in "PSZC"
+class _Table(dict):
+    """The ``str.translate`` table: the folds above, then punctuation,
+    symbols, separators and control characters to a space, everything else
+    kept.  Code points are classified on first sight and remembered, so the
+    per-character work runs in C; the memo only caches a pure function of
+    the code point and never changes a result."""
+
+    def __missing__(self, cp: int) -> str | int:
+        value = " " if unicodedata.category(chr(cp))[0] in "PSZC" else cp
+        self[cp] = value
+        return value
+
+
+_TABLE = _Table(_FOLD)
 
 
 def normalize_for_hashing(text: str) -> str:
     """The folded, punctuation-free, single-spaced form of ``text``."""
-    text = unicodedata.normalize("NFKC", text).casefold().translate(_FOLD)
-    text = "".join(" " if _is_separator(c) else c for c in text)
-    return _SPACES.sub(" ", text).strip()
+    return " ".join(unicodedata.normalize("NFKC", text).casefold().translate(_TABLE).split())
 
 
 def tokens(text: str) -> list[str]:
