@@ -4,7 +4,7 @@ VENV   := .venv
 PY     := $(VENV)/bin/python
 PIP    := $(PY) -m pip install --quiet --disable-pip-version-check
 
-.PHONY: run test lint clean eval-dedup
+.PHONY: run test lint clean eval-dedup eval-topics
 
 $(PY):
 	$(PYTHON) -m venv $(VENV)
@@ -35,9 +35,13 @@ $(VENV)/.installed-eval: setup.py | $(PY)
 eval-dedup: $(VENV)/.installed-eval
 	$(PY) -m tests.dedup_eval.evaluate --json eval-dedup.json
 
+## eval-topics: topic tagging on the labelled set: accuracy, per-conflict P/R, confusions, hard negatives, cost
+eval-topics: $(VENV)/.installed-test
+	$(PY) -m tests.topics_eval.evaluate --json eval-topics.json
+
 lint: $(VENV)/.installed-test
 	$(PY) -m ruff check .
 	$(PY) -m ruff format --check .
 
 clean:
-	rm -rf out/ .pytest_cache build *.egg-info eval-dedup.json
+	rm -rf out/ .pytest_cache build *.egg-info eval-dedup.json eval-topics.json

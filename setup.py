@@ -25,6 +25,10 @@ INSTALL_REQUIRES = [
     # MinHash: vectorised permutations and a fast, seedable shingle hash.
     "numpy>=1.26",
     "mmh3>=4.1",
+    # Topic tagging: one Aho-Corasick automaton over every alias (C, fast
+    # to build and to scan), and the taxonomy's YAML.
+    "pyahocorasick>=2.1,<3",
+    "PyYAML>=6",
 ]
 
 EXTRAS_REQUIRE = {
@@ -46,7 +50,7 @@ setup(
     python_requires=">=3.10,<3.13",
     packages=find_packages(include=["pipeline", "pipeline.*", "transforms", "transforms.*"]),
     include_package_data=True,
-    package_data={"transforms": ["core/data/*"]},
+    package_data={"transforms": ["core/data/*.yaml"]},
     install_requires=INSTALL_REQUIRES,
     extras_require=EXTRAS_REQUIRE,
     entry_points={"console_scripts": ["newsbeam=pipeline.cli:main"]},

@@ -2,6 +2,7 @@
 
 ``newsbeam run --input PATH --output DIR [any Beam option]`` runs the
 pipeline; every flag after ``run`` goes to Beam's option parser unchanged.
+``newsbeam tag FILE`` tags one file with conflict topics.
 """
 
 from __future__ import annotations
@@ -9,12 +10,15 @@ from __future__ import annotations
 import sys
 
 from pipeline import run as run_module
+from pipeline import tag as tag_module
 
 USAGE = """usage: newsbeam COMMAND [flags]
 
 commands:
   run     --input PATH_OR_GLOB --output DIR [options]   extract articles to Parquet
           (newsbeam run --help lists every option, Beam's included)
+  tag     FILE [--title T] [--lang L] [--taxonomy YAML] [--json]
+          tag one saved page or text file with conflict topics, and say why
 """
 
 
@@ -26,6 +30,8 @@ def main(argv: list[str] | None = None) -> int:
     command, rest = args[0], args[1:]
     if command == "run":
         return run_module.main(rest)
+    if command == "tag":
+        return tag_module.main(rest)
     print(f"newsbeam: unknown command {command!r}\n\n{USAGE}", file=sys.stderr)
     return 2
 

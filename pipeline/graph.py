@@ -1,8 +1,8 @@
 """The pipeline graph: ``build_pipeline(p, options)`` wires the stages.
 
 Step labels are stable (Dataflow's ``--update`` matches steps by name):
-Read, Extract, DetectLanguage, Dedup, WriteArticles, WriteDuplicates,
-CollectRejects, RejectRows, WriteRejects.
+Read, Extract, DetectLanguage, TagTopics, Dedup, WriteArticles,
+WriteDuplicates, CollectRejects, RejectRows, WriteRejects.
 """
 
 from __future__ import annotations
@@ -30,12 +30,14 @@ from transforms.common import (
 from transforms.core.manifest import MANIFEST_NAME, ManifestError, check_header
 from transforms.core.minhash import SimilarityThresholds
 from transforms.core.records import Reject
-from transforms.core.schema import ARTICLE_SCHEMA, DUPLICATE_SCHEMA, REJECT_SCHEMA, partition_date
+from transforms.core.schema import ARTICLE_SCHEMA, DUPLICATE_SCHEMA, REJECT_SCHEMA, partition_folder
+from transforms.core.taxonomy import TaxonomyError, packaged_taxonomy_text, parse_taxonomy
 from transforms.core.timeparse import parse_time
 from transforms.dedup import Deduplicate, SingleStories
 from transforms.extract import ExtractArticles
 from transforms.language import DetectLanguage
 from transforms.read import ReadDocuments
+from transforms.topics import TagTopics
 from transforms.write import WriteParquet
 
 
@@ -51,8 +53,8 @@ class Table:
 
 
 TABLE_SPECS = {
-    "articles": Table(ARTICLE_SCHEMA, ARTICLE_ROWS, ARTICLE_FILES, partition_date),
-    "duplicates": Table(DUPLICATE_SCHEMA, DUPLICATE_ROWS, DUPLICATE_FILES, partition_date),
+    "articles": Table(ARTICLE_SCHEMA, ARTICLE_ROWS, ARTICLE_FILES, partition_folder),
+    "duplicates": Table(DUPLICATE_SCHEMA, DUPLICATE_ROWS, DUPLICATE_FILES, partition_folder),
     "rejects": Table(REJECT_SCHEMA, REJECT_ROWS, REJECT_FILES),
 }
 TABLES = tuple(TABLE_SPECS)
@@ -119,6 +121,24 @@ def output_is_empty(output: str) -> bool:
     return not FileSystems.match([FileSystems.join(_absolute(output), "**")])[0].metadata_list
 
 
+def resolve_taxonomy(opts: NewsbeamOptions) -> str:
+    """The taxonomy's YAML text, read and checked at graph-build time so a
+    bad --taxonomy fails before any worker starts, and workers never need
+    the file itself."""
+    if not opts.taxonomy:
+        return packaged_taxonomy_text()
+    path = _absolute(opts.taxonomy)
+    if not FileSystems.exists(path):
+        raise ValueError(f"--taxonomy {opts.taxonomy!r} does not exist")
+    with FileSystems.open(path) as fh:
+        text = fh.read().decode("utf-8")
+    try:
+        parse_taxonomy(text)
+    except TaxonomyError as exc:
+        raise ValueError(f"--taxonomy {opts.taxonomy!r}: {exc}") from exc
+    return text
+
+
 def run_ingested_at(opts: NewsbeamOptions) -> datetime:
     pinned = parse_time(opts.ingested_at) if opts.ingested_at else None
     return pinned or datetime.now(UTC).replace(microsecond=0)
@@ -151,6 +171,7 @@ def build_pipeline(p: beam.Pipeline, options: PipelineOptions) -> dict[str, beam
     if not opts.overwrite and not output_is_empty(opts.output):
         raise ValueError(f"--output {opts.output!r} is not empty; choose another folder or pass --overwrite")
     manifest = resolve_manifest(opts, plan)
+    taxonomy = resolve_taxonomy(opts)
     ingested_at = run_ingested_at(opts)
     output = _absolute(opts.output)
     temp = temp_root(options, output)
@@ -169,6 +190,9 @@ def build_pipeline(p: beam.Pipeline, options: PipelineOptions) -> dict[str, beam
     )
     articles = extracted["articles"] | "DetectLanguage" >> DetectLanguage(
         prefix_chars=opts.lang_prefix_chars, min_prob=opts.lang_min_prob, seed=opts.lang_seed
+    )
+    articles = articles | "TagTopics" >> TagTopics(
+        taxonomy, min_score=opts.topic_min_score, min_share=opts.topic_min_share
     )
     if opts.dedup:
         deduped = articles | "Dedup" >> Deduplicate(

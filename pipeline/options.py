@@ -9,6 +9,7 @@ from __future__ import annotations
 from apache_beam.options.pipeline_options import PipelineOptions
 
 from transforms.core.timeparse import parse_time
+from transforms.core.topics import ScoringParams
 
 # Chosen from `make eval-dedup`; the README records the figures behind them.
 DEDUP_DEFAULTS = {
@@ -23,6 +24,10 @@ DEDUP_DEFAULTS = {
 }
 
 
+# Chosen on `make eval-topics`; the README records the figures behind them.
+TOPIC_DEFAULTS = {"min_score": ScoringParams.min_score, "min_share": ScoringParams.min_share}
+
+
 class NewsbeamOptions(PipelineOptions):
     @classmethod
     def _add_argparse_args(cls, parser) -> None:
@@ -33,7 +38,8 @@ class NewsbeamOptions(PipelineOptions):
         )
         parser.add_argument(
             "--output",
-            help="Output folder: Parquet goes to OUTPUT/articles/date=YYYY-MM-DD/ and OUTPUT/rejects/.",
+            help="Output folder: Parquet goes to OUTPUT/articles/date=YYYY-MM-DD/topic=T/, "
+            "OUTPUT/duplicates/ (same partitions) and OUTPUT/rejects/.",
         )
         parser.add_argument(
             "--manifest",
@@ -149,6 +155,25 @@ class NewsbeamOptions(PipelineOptions):
             help="Story representatives kept per LSH band key; the oldest go first (default %(default)s).",
         )
         parser.add_argument(
+            "--taxonomy",
+            default=None,
+            help="Conflict taxonomy YAML to tag topics with (local or gs:// path). "
+            "Default: the one shipped with newsbeam (see README, Topic tagging).",
+        )
+        parser.add_argument(
+            "--topic_min_score",
+            type=float,
+            default=TOPIC_DEFAULTS["min_score"],
+            help="Score a conflict needs to be one of an article's topics (default %(default)s).",
+        )
+        parser.add_argument(
+            "--topic_min_share",
+            type=float,
+            default=TOPIC_DEFAULTS["min_share"],
+            help="Share of the strongest topic's score another conflict needs to be listed too, "
+            "so passing mentions stay out (default %(default)s).",
+        )
+        parser.add_argument(
             "--row_group_size",
             type=int,
             default=10_000,
@@ -181,5 +206,9 @@ def validate(opts: NewsbeamOptions) -> None:
         )
     if not opts.dedup_horizon_days > 0:
         raise ValueError(f"--dedup_horizon_days must be positive, got {opts.dedup_horizon_days!r}")
+    if not opts.topic_min_score > 0:
+        raise ValueError(f"--topic_min_score must be positive, got {opts.topic_min_score!r}")
+    if not 0.0 <= opts.topic_min_share <= 1.0:
+        raise ValueError(f"--topic_min_share must be between 0 and 1, got {opts.topic_min_share!r}")
     if opts.ingested_at is not None and parse_time(opts.ingested_at) is None:
         raise ValueError(f"--ingested_at must be an ISO 8601 time, got {opts.ingested_at!r}")

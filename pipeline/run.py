@@ -29,6 +29,7 @@ from transforms.common import (
     FILES_SKIPPED,
     NAMESPACE,
     REJECT_ROWS,
+    TOPICS_PREFIX,
 )
 
 _LOG = logging.getLogger(__name__)
@@ -48,6 +49,7 @@ class Summary:
     languages: dict[str, int] = field(default_factory=dict)
     extracted_by: dict[str, int] = field(default_factory=dict)
     dedup: dict[str, int] = field(default_factory=dict)
+    topics: dict[str, int] = field(default_factory=dict)
 
     @property
     def balanced(self) -> bool:
@@ -73,6 +75,9 @@ class Summary:
         check = "ok" if self.balanced else "MISMATCH: some records are unaccounted for"
         if self.dedup:
             lines.append("  dedup             " + ", ".join(f"{k} {v}" for k, v in sorted(self.dedup.items())))
+        if self.topics:
+            topics = sorted(self.topics.items(), key=lambda kv: (-kv[1], kv[0]))
+            lines.append("  primary topics    " + ", ".join(f"{k} {v}" for k, v in topics))
         lines.append(
             "  records in = articles + duplicates + rejects: "
             f"{self.documents_in} = {self.articles} + {self.duplicates} + {self.rejects}  {check}"
@@ -111,6 +116,8 @@ def summarize(result, elapsed: float) -> Summary:
             summary.languages[name.removeprefix("lang.")] = value
         elif name.startswith("dedup.") and value:
             summary.dedup[name.removeprefix("dedup.")] = value
+        elif name.startswith(TOPICS_PREFIX) and value:
+            summary.topics[name.removeprefix(TOPICS_PREFIX)] = value
         elif name.startswith("extracted.") and value:
             summary.extracted_by[name.removeprefix("extracted.")] = value
     return summary

@@ -18,6 +18,7 @@ DUPLICATE_ROWS = "duplicates_rows_written"
 DUPLICATE_FILES = "duplicates_files_written"
 REJECT_ROWS = "rejects_rows_written"
 REJECT_FILES = "rejects_files_written"
+TOPICS_PREFIX = "topics."
 
 
 def counter(name: str):

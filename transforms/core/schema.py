@@ -4,7 +4,9 @@ Types are chosen so that DuckDB, Spark, pandas and BigQuery read the files
 as they are: timestamps in microseconds with a UTC zone (BigQuery has no
 nanoseconds), strings as UTF-8, no unsigned integers.  The partition column
 ``date`` lives only in the folder names (Hive style), never in the files, so
-readers with ``hive_partitioning`` do not see it twice.
+readers with ``hive_partitioning`` do not see it twice.  Articles are also
+partitioned by ``topic=`` (their primary topic, or ``none``); in the files
+that column is called ``primary_topic``, so the two never clash.
 """
 
 from __future__ import annotations
@@ -12,6 +14,22 @@ from __future__ import annotations
 import pyarrow as pa
 
 TIMESTAMP = pa.timestamp("us", tz="UTC")
+NO_TOPIC = "none"
+
+# Lists of structs rather than maps: BigQuery, Spark, DuckDB and pandas all
+# read them as they are.
+TOPIC_SCORE = pa.struct(
+    [pa.field("topic", pa.string(), nullable=False), pa.field("score", pa.float64(), nullable=False)]
+)
+TOPIC_EVIDENCE = pa.struct(
+    [
+        pa.field("topic", pa.string(), nullable=False),
+        pa.field("alias", pa.string(), nullable=False),
+        pa.field("tier", pa.string(), nullable=False),
+        pa.field("kind", pa.string(), nullable=False),
+        pa.field("count", pa.int32(), nullable=False),
+    ]
+)
 
 ARTICLE_SCHEMA = pa.schema(
     [
@@ -27,6 +45,11 @@ ARTICLE_SCHEMA = pa.schema(
         pa.field("lang", pa.string()),
         pa.field("lang_prob", pa.float64()),
         pa.field("lang_source", pa.string()),
+        pa.field("topics", pa.list_(pa.field("item", pa.string(), nullable=False)), nullable=False),
+        pa.field("primary_topic", pa.string()),
+        pa.field("topic_scores", pa.list_(pa.field("item", TOPIC_SCORE, nullable=False)), nullable=False),
+        pa.field("topic_evidence", pa.list_(pa.field("item", TOPIC_EVIDENCE, nullable=False)), nullable=False),
+        pa.field("topic_taxonomy", pa.string()),
         pa.field("published_at", TIMESTAMP),
         pa.field("event_time", TIMESTAMP, nullable=False),
         pa.field("event_time_source", pa.string(), nullable=False),
@@ -57,6 +80,8 @@ REJECT_SCHEMA = pa.schema(
 )
 
 
-def partition_date(row: dict) -> str:
-    """Hive partition folder of an article: the UTC day of its event time."""
-    return "date=" + row["event_time"].strftime("%Y-%m-%d")
+def partition_folder(row: dict) -> str:
+    """Hive partition folder of an article: the UTC day of its event time,
+    then its primary topic."""
+    topic = row.get("primary_topic") or NO_TOPIC
+    return f"date={row['event_time'].strftime('%Y-%m-%d')}/topic={topic}"

@@ -1,0 +1,147 @@
+"""The topic stage in real pipelines: TestPipeline, the whole run with
+date/topic partitions read back by pyarrow and DuckDB, a user taxonomy, the
+``newsbeam tag`` command and the labelled evaluation."""
+
+from __future__ import annotations
+
+import json
+import os
+from datetime import UTC, datetime
+from pathlib import Path
+
+import apache_beam as beam
+import duckdb
+import pytest
+import yaml
+from apache_beam.testing.test_pipeline import TestPipeline
+from apache_beam.testing.util import assert_that, equal_to
+
+from tests.conftest import DATA, SEEDS, read_table
+from tests.test_options_cli import _build, _cli
+from tests.topics_eval.evaluate import TARGET_ACCURACY, evaluate
+from transforms.core.taxonomy import packaged_taxonomy_text
+from transforms.topics import TagTopics
+
+PINNED_MTIME = datetime(2024, 5, 1, 12, tzinfo=UTC).timestamp()
+WRITTEN = yaml.safe_load((DATA / "topics" / "written.yaml").read_text(encoding="utf-8"))
+PICKED = [w for w in WRITTEN if w["id"] in {
+    "w-ar-nk", "w-en-ua", "w-ar-sd", "w-en-mm", "w-ar-neg-qarabag-fk", "w-en-neg-tripoli-lebanon", "w-ar-neg-amman",
+}]  # fmt: skip
+
+
+def test_tag_topics_stage_in_a_test_pipeline():
+    rows = [{"doc_id": w["id"], "title": w["title"], "text": w["text"], "lang": w["lang"]} for w in PICKED]
+    with TestPipeline() as p:
+        tagged = (
+            p
+            | beam.Create(rows)
+            | TagTopics(packaged_taxonomy_text(), min_score=12.0, min_share=0.25)
+            | beam.Map(lambda r: (r["doc_id"], r["primary_topic"], r["topic_taxonomy"] is not None))
+        )
+        assert_that(tagged, equal_to([(w["id"], w["primary"], True) for w in PICKED]))
+
+
+def _write_articles(folder: Path) -> Path:
+    folder.mkdir(parents=True)
+    for w in PICKED:
+        path = folder / f"{w['id']}.txt"
+        path.write_text(f"{w['title']}\n\n{w['text']}\n", encoding="utf-8")
+        # Without a manifest the file time is the event time: pin the day.
+        os.utime(path, (PINNED_MTIME, PINNED_MTIME))
+    return folder
+
+
+def test_articles_land_in_date_and_topic_partitions(run_pipeline, tmp_path):
+    summary, out = run_pipeline(_write_articles(tmp_path / "in"), "--min_chars", "50")
+    assert summary.balanced and summary.articles == len(PICKED)
+    expected = {w["id"]: w["primary"] or "none" for w in PICKED}
+    assert summary.topics == {t: list(expected.values()).count(t) for t in set(expected.values())}
+    folders = {p.parent.relative_to(out / "articles").as_posix() for p in (out / "articles").rglob("*.parquet")}
+    assert folders == {f"date=2024-05-01/topic={t}" for t in expected.values()}
+    table = read_table(out).to_pylist()
+    for row in table:
+        wanted = expected[Path(row["source_uri"]).stem]
+        assert row["topic"] == wanted and (row["primary_topic"] or "none") == wanted
+        if row["primary_topic"]:
+            assert row["topics"][0] == row["primary_topic"]
+            assert row["topic_scores"][0]["topic"] == row["primary_topic"]
+            assert any(e["topic"] == row["primary_topic"] and e["tier"] == "core" for e in row["topic_evidence"])
+    con = duckdb.connect()
+    glob = f"{out}/articles/**/*.parquet"
+    by_topic = con.execute(
+        f"SELECT topic, count(*) FROM read_parquet('{glob}', hive_partitioning=true) GROUP BY topic ORDER BY topic"
+    ).fetchall()
+    assert dict(by_topic) == {t: list(expected.values()).count(t) for t in set(expected.values())}
+    mismatched = con.execute(
+        f"SELECT count(*) FROM read_parquet('{glob}', hive_partitioning=true) "
+        "WHERE topic <> coalesce(primary_topic, 'none') OR len(topic_evidence) < len(topics)"
+    ).fetchone()
+    assert mismatched == (0,)
+    aliases = con.execute(
+        f"SELECT DISTINCT e.alias FROM (SELECT unnest(topic_evidence) AS e "
+        f"FROM read_parquet('{glob}', hive_partitioning=true) WHERE primary_topic = 'sudan') ORDER BY 1"
+    ).fetchall()
+    assert ("قوات الدعم السريع",) in aliases
+
+
+TEST_TAXONOMY = """
+version: test-1
+languages: {complete: [ar]}
+weights: {core: 3, context: 1, shared: 0.5, negative: 3}
+conflicts:
+  - id: test-war
+    names: {ar: حرب تجريبية}
+    terms:
+      names:
+        core: {ar: [قره باغ]}
+"""
+
+
+def test_a_user_taxonomy_replaces_the_packaged_one(run_pipeline, tmp_path):
+    path = tmp_path / "mine.yaml"
+    path.write_text(TEST_TAXONOMY, encoding="utf-8")
+    _, out = run_pipeline(SEEDS, "--taxonomy", str(path))
+    rows = read_table(out).to_pylist()
+    assert {r["primary_topic"] for r in rows} == {"test-war"}
+    assert {r["topic_taxonomy"] for r in rows} == {"test-1"}
+
+
+@pytest.mark.parametrize(
+    "flags,named",
+    [
+        (["--taxonomy", "/no/such/taxonomy.yaml"], "--taxonomy"),
+        (["--topic_min_score", "0"], "--topic_min_score"),
+        (["--topic_min_share", "1.5"], "--topic_min_share"),
+    ],
+)
+def test_bad_topic_flags_name_the_flag(tmp_path, flags, named):
+    with pytest.raises(ValueError, match=named):
+        _build(tmp_path, *flags)
+
+
+def test_malformed_taxonomy_file_is_refused_at_build_time(tmp_path):
+    bad = tmp_path / "bad.yaml"
+    bad.write_text(TEST_TAXONOMY.replace("core: {ar", "primary: {ar"), encoding="utf-8")
+    with pytest.raises(ValueError, match=r"--taxonomy.*tier"):
+        _build(tmp_path, "--taxonomy", str(bad))
+
+
+def test_tag_command_explains_one_file(tmp_path):
+    seed = next(SEEDS.glob("002_*.txt"))
+    done = _cli("tag", str(seed), cwd=tmp_path)
+    assert done.returncode == 0, done.stderr
+    assert "primary   nagorno-karabakh" in done.stdout and "ناغورني قره باغ" in done.stdout
+    as_json = _cli("tag", str(seed), "--json", cwd=tmp_path)
+    result = json.loads(as_json.stdout)
+    assert result["primary_topic"] == "nagorno-karabakh" and result["lang"] == "ar"
+    missing = _cli("tag", str(tmp_path / "nope.txt"), cwd=tmp_path)
+    assert missing.returncode == 2 and "cannot read" in missing.stderr
+
+
+def test_labelled_evaluation_meets_its_targets():
+    report = evaluate(repeat=1)
+    assert len(report.outcomes) >= 180
+    assert report.accuracy >= TARGET_ACCURACY, report.confusions()
+    assert report.hard_negatives_tagged == []
+    seeds = [o for o in report.outcomes if o.item.source == "seed"]
+    assert len(seeds) == 5 and all(o.topics == ("nagorno-karabakh",) for o in seeds)

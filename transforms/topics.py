@@ -1,0 +1,52 @@
+"""Topic stage: tag every article with the armed conflicts it is about.
+
+The taxonomy travels as YAML text (read once at graph-build time), so
+workers need no file of their own; each builds its automaton in
+``setup()``.  Tagging is a pure function of title, text and language, so
+results do not depend on bundling, runner or worker count.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from typing import Any
+
+import apache_beam as beam
+
+from transforms.common import TOPICS_PREFIX, counter
+from transforms.core.schema import NO_TOPIC
+from transforms.core.taxonomy import parse_taxonomy
+from transforms.core.topics import ScoringParams, TopicTagger
+
+
+class TagTopicsFn(beam.DoFn):
+    def __init__(self, taxonomy_text: str, params: ScoringParams):
+        self.taxonomy_text = taxonomy_text
+        self.params = params
+
+    def setup(self) -> None:
+        self._tagger = TopicTagger(parse_taxonomy(self.taxonomy_text), self.params)
+        self._counters: dict[str, Any] = {}
+
+    def process(self, article: dict[str, Any]) -> Iterator[dict[str, Any]]:
+        result = self._tagger.tag(article.get("title"), article["text"], article.get("lang"))
+        self._count(result.primary or NO_TOPIC)
+        yield {**article, **result.columns(self._tagger.version)}
+
+    def _count(self, topic: str) -> None:
+        if topic not in self._counters:
+            self._counters[topic] = counter(TOPICS_PREFIX + topic)
+        self._counters[topic].inc()
+
+
+class TagTopics(beam.PTransform):
+    """Articles -> the same articles with topics, primary_topic,
+    topic_scores, topic_evidence and topic_taxonomy."""
+
+    def __init__(self, taxonomy_text: str, *, min_score: float, min_share: float):
+        super().__init__()
+        self.taxonomy_text = taxonomy_text
+        self.params = ScoringParams(min_score=min_score, min_share=min_share)
+
+    def expand(self, articles):
+        return articles | "Tag" >> beam.ParDo(TagTopicsFn(self.taxonomy_text, self.params))
