@@ -109,6 +109,7 @@ class Report:
     outcomes: tuple[Outcome, ...]
     seconds: float
     chars: int
+    ms_per_5000_char_article: float  # measured on the set re-cut into 5,000-character articles
 
     @property
     def accuracy(self) -> float:
@@ -157,7 +158,23 @@ def evaluate(tagger: TopicTagger | None = None, items: list[Item] | None = None,
         if round_ == 0:
             outcomes = [Outcome(i, r.primary, r.topics) for i, r in zip(items, results, strict=True)]
     chars = sum(len(i.text) + len(i.title or "") for i in items)
-    return Report(tuple(outcomes), best, chars)
+    return Report(tuple(outcomes), best, chars, _ms_per_long_article(tagger, items, repeat))
+
+
+def _ms_per_long_article(tagger: TopicTagger, items: list[Item], repeat: int, size: int = 5000) -> float:
+    """Tagging time of articles of exactly ``size`` characters, cut from the
+    set's texts per language (the benchmark's target is per 5,000 chars)."""
+    articles = []
+    for lang in sorted({i.lang for i in items}):
+        joined = "\n".join(i.text for i in items if i.lang == lang)
+        articles += [(joined[k : k + size], lang) for k in range(0, len(joined) - size + 1, size)]
+    best = float("inf")
+    for _ in range(repeat):
+        start = time.perf_counter()
+        for text, lang in articles:
+            tagger.tag(None, text, lang)
+        best = min(best, time.perf_counter() - start)
+    return 1000 * best / max(len(articles), 1)
 
 
 def _fmt(x: float | None) -> str:
@@ -187,7 +204,8 @@ def render(report: Report, ids: tuple[str, ...]) -> str:
     lines += [
         "",
         f"tagging cost: {report.ms_per_article:.3f} ms/article (mean {report.chars // len(report.outcomes)} chars), "
-        f"{report.ms_per_5000_chars:.3f} ms per 5,000 characters (target < 2 ms)",
+        f"{report.ms_per_5000_chars:.3f} ms per 5,000 characters;",
+        f"  measured on 5,000-character articles: {report.ms_per_5000_char_article:.3f} ms/article (target < 2 ms)",
     ]
     return "\n".join(lines)
 
@@ -213,6 +231,7 @@ def main(argv: list[str] | None = None) -> int:
             "traps_tagged": [o.item.id for o in report.traps_tagged],
             "ms_per_article": round(report.ms_per_article, 4),
             "ms_per_5000_chars": round(report.ms_per_5000_chars, 4),
+            "ms_per_5000_char_article": round(report.ms_per_5000_char_article, 4),
         }
         Path(args.json).write_text(json.dumps(figures, indent=2) + "\n", encoding="utf-8")
     ok = report.accuracy >= TARGET_ACCURACY and not report.hard_negatives_tagged
