@@ -27,6 +27,30 @@ DEDUP_DEFAULTS = {
 # Chosen on `make eval-topics`; the README records the figures behind them.
 TOPIC_DEFAULTS = {"min_score": ScoringParams.min_score, "min_share": ScoringParams.min_share}
 
+# The numeric knobs of dedup and topic tagging: (prefix, defaults, name, type, help).
+TUNING_FLAGS = (
+    ("dedup", DEDUP_DEFAULTS, "shingle_size", int,
+     "Words per shingle for near-duplicate detection (default %(default)s)."),
+    ("dedup", DEDUP_DEFAULTS, "num_perm", int, "MinHash permutations per signature (default %(default)s)."),
+    ("dedup", DEDUP_DEFAULTS, "bands", int,
+     "LSH bands; bands x rows must not exceed --dedup_num_perm (default %(default)s)."),
+    ("dedup", DEDUP_DEFAULTS, "rows", int, "MinHash values per LSH band (default %(default)s)."),
+    ("dedup", DEDUP_DEFAULTS, "jaccard", float,
+     "Estimated Jaccard similarity of shingles at or above which two articles are one story (default %(default)s)."),
+    ("dedup", DEDUP_DEFAULTS, "containment", float,
+     "Share of the shorter article's shingles found in the other at or above which it is a copy "
+     "(catches cut copies; default %(default)s)."),
+    ("dedup", DEDUP_DEFAULTS, "horizon_days", float,
+     "Days after a story's first copy (event time) in which copies still join it (default %(default)s)."),
+    ("dedup", DEDUP_DEFAULTS, "max_reps", int,
+     "Story representatives kept per LSH band key; the oldest go first (default %(default)s)."),
+    ("topic", TOPIC_DEFAULTS, "min_score", float,
+     "Score a conflict needs to be one of an article's topics (default %(default)s)."),
+    ("topic", TOPIC_DEFAULTS, "min_share", float,
+     "Share of the strongest topic's score another conflict needs to be listed too, "
+     "so passing mentions stay out (default %(default)s)."),
+)  # fmt: skip
+
 
 class NewsbeamOptions(PipelineOptions):
     @classmethod
@@ -104,74 +128,13 @@ class NewsbeamOptions(PipelineOptions):
             default=True,
             help="Skip deduplication: every article is its own story and OUTPUT/duplicates stays empty.",
         )
-        parser.add_argument(
-            "--dedup_shingle_size",
-            type=int,
-            default=DEDUP_DEFAULTS["shingle_size"],
-            help="Words per shingle for near-duplicate detection (default %(default)s).",
-        )
-        parser.add_argument(
-            "--dedup_num_perm",
-            type=int,
-            default=DEDUP_DEFAULTS["num_perm"],
-            help="MinHash permutations per signature (default %(default)s).",
-        )
-        parser.add_argument(
-            "--dedup_bands",
-            type=int,
-            default=DEDUP_DEFAULTS["bands"],
-            help="LSH bands; bands x rows must not exceed --dedup_num_perm (default %(default)s).",
-        )
-        parser.add_argument(
-            "--dedup_rows",
-            type=int,
-            default=DEDUP_DEFAULTS["rows"],
-            help="MinHash values per LSH band (default %(default)s).",
-        )
-        parser.add_argument(
-            "--dedup_jaccard",
-            type=float,
-            default=DEDUP_DEFAULTS["jaccard"],
-            help="Estimated Jaccard similarity of shingles at or above which two articles are one story "
-            "(default %(default)s).",
-        )
-        parser.add_argument(
-            "--dedup_containment",
-            type=float,
-            default=DEDUP_DEFAULTS["containment"],
-            help="Share of the shorter article's shingles found in the other at or above which it is a copy "
-            "(catches cut copies; default %(default)s).",
-        )
-        parser.add_argument(
-            "--dedup_horizon_days",
-            type=float,
-            default=DEDUP_DEFAULTS["horizon_days"],
-            help="Days after a story's first copy (event time) in which copies still join it (default %(default)s).",
-        )
-        parser.add_argument(
-            "--dedup_max_reps",
-            type=int,
-            default=DEDUP_DEFAULTS["max_reps"],
-            help="Story representatives kept per LSH band key; the oldest go first (default %(default)s).",
-        )
+        for prefix, defaults, name, kind, text in TUNING_FLAGS:
+            parser.add_argument(f"--{prefix}_{name}", type=kind, default=defaults[name], help=text)
         parser.add_argument(
             "--taxonomy",
             default=None,
             help="Conflict taxonomy YAML to tag topics with (local or gs:// path). "
             "Default: the one shipped with newsbeam (see README, Topic tagging).",
-        )
-        parser.add_argument(
-            "--topic_min_score",
-            type=float,
-            default=TOPIC_DEFAULTS["min_score"],
-            help="Score a conflict needs to be one of an article's topics (default %(default)s).",
-        )
-        parser.add_argument(
-            "--topic_min_share",
-            type=float,
-            default=TOPIC_DEFAULTS["min_share"],
-            help="Share of the strongest topic's score another conflict needs to be listed too, "
-            "so passing mentions stay out (default %(default)s).",
         )
         parser.add_argument(
             "--row_group_size",

@@ -34,6 +34,9 @@ def _build(tmp_path, *flags):
         (["--dedup_containment", "1.2"], "--dedup_containment"),
         (["--dedup_horizon_days", "0"], "--dedup_horizon_days"),
         (["--dedup_shingle_size", "0"], "--dedup_shingle_size"),
+        (["--taxonomy", "/no/such/taxonomy.yaml"], "--taxonomy"),
+        (["--topic_min_score", "0"], "--topic_min_score"),
+        (["--topic_min_share", "1.5"], "--topic_min_share"),
     ],
 )
 def test_bad_flags_raise_value_error_naming_the_flag(tmp_path, flags, named):

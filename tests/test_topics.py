@@ -106,19 +106,6 @@ def test_a_user_taxonomy_replaces_the_packaged_one(run_pipeline, tmp_path):
     assert {r["topic_taxonomy"] for r in rows} == {"test-1"}
 
 
-@pytest.mark.parametrize(
-    "flags,named",
-    [
-        (["--taxonomy", "/no/such/taxonomy.yaml"], "--taxonomy"),
-        (["--topic_min_score", "0"], "--topic_min_score"),
-        (["--topic_min_share", "1.5"], "--topic_min_share"),
-    ],
-)
-def test_bad_topic_flags_name_the_flag(tmp_path, flags, named):
-    with pytest.raises(ValueError, match=named):
-        _build(tmp_path, *flags)
-
-
 def test_malformed_taxonomy_file_is_refused_at_build_time(tmp_path):
     bad = tmp_path / "bad.yaml"
     bad.write_text(TEST_TAXONOMY.replace("core: {ar", "primary: {ar"), encoding="utf-8")

@@ -25,6 +25,20 @@ def counter(name: str):
     return Metrics.counter(NAMESPACE, name)
 
 
+class NamedCounters:
+    """Counters whose names are only known at run time (``lang.ar``,
+    ``topics.syria``), created on first use and cached per DoFn instance."""
+
+    def __init__(self, prefix: str = "") -> None:
+        self.prefix = prefix
+        self._counters: dict[str, object] = {}
+
+    def inc(self, name: str) -> None:
+        if name not in self._counters:
+            self._counters[name] = counter(self.prefix + name)
+        self._counters[name].inc()
+
+
 class RejectCounter:
     """Counts rejects as ``rejects.<stage>.<reason>``; counters are created
     lazily since reasons are open-ended, and cached per DoFn instance."""

@@ -102,6 +102,21 @@ def _rearm(wake, armed, waiting: list, oldest_kept_us: int | None, horizon_us: i
         _arm(wake, armed, min(i[0] for i in waiting))
 
 
+def _hold(pending, armed, wake, ts_us: int, doc_id: str, item: Any) -> None:
+    """Buffer ``item`` until the watermark passes ``ts_us``, so a key's
+    elements are decided in event-time order whatever their arrival order."""
+    pending.add((ts_us, doc_id, item))
+    _arm(wake, armed, ts_us)
+
+
+def _keep(state, value: Any) -> None:
+    """Write ``value`` to ``state``, or clear it when there is nothing to keep."""
+    if value:
+        state.write(value)
+    else:
+        state.clear()
+
+
 def _take_ready(now_us: int, pending, armed) -> tuple[list, list]:
     """(buffered items at or before ``now_us`` in order, items still waiting)."""
     items = list(pending.read())
@@ -357,9 +372,7 @@ class ExactFn(beam.DoFn):
         armed=beam.DoFn.StateParam(ARMED),
         wake=beam.DoFn.TimerParam(WAKE),
     ) -> None:
-        article = element[1]
-        pending.add((_micros(ts), article["doc_id"], article))
-        _arm(wake, armed, _micros(ts))
+        _hold(pending, armed, wake, _micros(ts), element[1]["doc_id"], element[1])
 
     @on_timer(WAKE)
     def on_wake(
@@ -375,10 +388,7 @@ class ExactFn(beam.DoFn):
         yield from self._out.emit(decided)
         if first is not None and first[1] + self.horizon_us < now.micros:
             first = None
-        if first is None:
-            first_state.clear()
-        else:
-            first_state.write(first)
+        _keep(first_state, first)
         _rearm(wake, armed, waiting, first[1] if first else None, self.horizon_us)
 
 
@@ -406,9 +416,7 @@ class CompareInBandFn(beam.DoFn):
         armed=beam.DoFn.StateParam(ARMED),
         wake=beam.DoFn.TimerParam(WAKE),
     ) -> None:
-        fp = element[1]
-        pending.add((fp.ts_us, fp.doc_id, fp))
-        _arm(wake, armed, fp.ts_us)
+        _hold(pending, armed, wake, element[1].ts_us, element[1].doc_id, element[1])
 
     @on_timer(WAKE)
     def on_wake(
@@ -425,10 +433,7 @@ class CompareInBandFn(beam.DoFn):
         )
         yield from self._out.emit(verdicts, dropped)
         reps = expire(reps, now.micros, self.horizon_us)
-        if reps:
-            reps_state.write(reps)
-        else:
-            reps_state.clear()
+        _keep(reps_state, reps)
         _rearm(wake, armed, waiting, min((r.ts_us for r in reps), default=None), self.horizon_us)
 
 

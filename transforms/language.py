@@ -8,7 +8,7 @@ from typing import Any
 
 import apache_beam as beam
 
-from transforms.common import counter
+from transforms.common import NamedCounters
 from transforms.core.langid import LanguageDetector
 
 
@@ -20,7 +20,7 @@ class DetectLanguageFn(beam.DoFn):
 
     def setup(self) -> None:
         self._detector = LanguageDetector(seed=self.seed, prefix_chars=self.prefix_chars, min_prob=self.min_prob)
-        self._counters: dict[str, Any] = {}
+        self._counters = NamedCounters("lang.")
 
     def process(self, article: dict[str, Any]) -> Iterator[dict[str, Any]]:
         row = dict(article)
@@ -29,10 +29,7 @@ class DetectLanguageFn(beam.DoFn):
         sample = f"{row['title']}\n{row['text']}" if row.get("title") else row["text"]
         result = self._detector.detect(sample, declared)
         row["lang"], row["lang_prob"], row["lang_source"] = result.lang, result.prob, result.source
-        name = f"lang.{result.lang or 'unknown'}"
-        if name not in self._counters:
-            self._counters[name] = counter(name)
-        self._counters[name].inc()
+        self._counters.inc(result.lang or "unknown")
         yield row
 
 

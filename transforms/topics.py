@@ -13,7 +13,7 @@ from typing import Any
 
 import apache_beam as beam
 
-from transforms.common import TOPICS_PREFIX, counter
+from transforms.common import TOPICS_PREFIX, NamedCounters
 from transforms.core.schema import NO_TOPIC
 from transforms.core.taxonomy import parse_taxonomy
 from transforms.core.topics import ScoringParams, TopicTagger
@@ -26,17 +26,12 @@ class TagTopicsFn(beam.DoFn):
 
     def setup(self) -> None:
         self._tagger = TopicTagger(parse_taxonomy(self.taxonomy_text), self.params)
-        self._counters: dict[str, Any] = {}
+        self._counters = NamedCounters(TOPICS_PREFIX)
 
     def process(self, article: dict[str, Any]) -> Iterator[dict[str, Any]]:
         result = self._tagger.tag(article.get("title"), article["text"], article.get("lang"))
-        self._count(result.primary or NO_TOPIC)
+        self._counters.inc(result.primary or NO_TOPIC)
         yield {**article, **result.columns(self._tagger.version)}
-
-    def _count(self, topic: str) -> None:
-        if topic not in self._counters:
-            self._counters[topic] = counter(TOPICS_PREFIX + topic)
-        self._counters[topic].inc()
 
 
 class TagTopics(beam.PTransform):

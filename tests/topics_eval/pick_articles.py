@@ -15,14 +15,13 @@ and a spread of sport, economy, culture and technology articles.
 from __future__ import annotations
 
 import json
-import re
 import sys
 from pathlib import Path
 
+from tests.dedup_eval.pick_sources import _FIELD
 from transforms.core.normalize import normalize_for_hashing
 
 OUT = Path(__file__).resolve().parents[1] / "data" / "topics" / "ant_candidates.jsonl"
-_FIELD = re.compile(r"<(URL|SRC|TITLE|TIME|TEXT)>\s*(.*?)\s*</\1>", re.S)
 MAX_CHARS = 3000
 
 HARD = {

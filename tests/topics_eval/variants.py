@@ -20,7 +20,7 @@ from pathlib import Path
 
 import ahocorasick
 
-from tests.topics_eval.pick_articles import _FIELD
+from tests.dedup_eval.pick_sources import _FIELD
 from transforms.core.normalize import normalize_for_hashing
 from transforms.core.taxonomy import load_taxonomy
 from transforms.core.topics import _ARABIC, surface_forms

@@ -19,7 +19,7 @@ from __future__ import annotations
 import functools
 import re
 from collections.abc import Iterable
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from typing import Any, NamedTuple
 
 import ahocorasick
@@ -67,7 +67,7 @@ class TopicResult:
     primary: str | None
     scores: tuple[tuple[str, float], ...]  # every conflict scored above 0, strongest first
     evidence: tuple[Evidence, ...]  # aliases behind every scored conflict
-    gated: tuple[str, ...] = field(default=())  # conflicts with hits that did not pass the gate
+    gated: tuple[str, ...] = ()  # conflicts with hits that did not pass the gate
 
     def columns(self, taxonomy_version: str) -> dict[str, Any]:
         """The article columns of this result (see ``schema.ARTICLE_SCHEMA``)."""
