@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import sys
 
+from pipeline import replay as replay_module
 from pipeline import run as run_module
 from pipeline import tag as tag_module
 
@@ -17,6 +18,9 @@ USAGE = """usage: newsbeam COMMAND [flags]
 commands:
   run     --input PATH_OR_GLOB --output DIR [options]   extract articles to Parquet
           (newsbeam run --help lists every option, Beam's included)
+  replay  FOLDER --output DIR [--late_copies N] [--late_by_hours H] [options]
+          run the streaming pipeline on saved documents as a test stream
+          (in event-time order, windows closing between them)
   tag     FILE [--title T] [--lang L] [--taxonomy YAML] [--json]
           tag one saved page or text file with conflict topics, and say why
 """
@@ -30,6 +34,8 @@ def main(argv: list[str] | None = None) -> int:
     command, rest = args[0], args[1:]
     if command == "run":
         return run_module.main(rest)
+    if command == "replay":
+        return replay_module.main(rest)
     if command == "tag":
         return tag_module.main(rest)
     print(f"newsbeam: unknown command {command!r}\n\n{USAGE}", file=sys.stderr)

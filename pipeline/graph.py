@@ -11,7 +11,7 @@ import os
 import posixpath
 from collections.abc import Callable
 from dataclasses import dataclass
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 
 import apache_beam as beam
 import pyarrow as pa
@@ -27,6 +27,8 @@ from transforms.common import (
     REJECT_FILES,
     REJECT_ROWS,
 )
+from transforms.core.feeds import parse_feed_list
+from transforms.core.fetch import FetchPolicy, parse_networks
 from transforms.core.manifest import MANIFEST_NAME, ManifestError, check_header
 from transforms.core.minhash import SimilarityThresholds
 from transforms.core.records import Reject
@@ -34,11 +36,12 @@ from transforms.core.schema import ARTICLE_SCHEMA, DUPLICATE_SCHEMA, REJECT_SCHE
 from transforms.core.taxonomy import TaxonomyError, packaged_taxonomy_text, parse_taxonomy
 from transforms.core.timeparse import parse_time
 from transforms.dedup import Deduplicate, SingleStories
-from transforms.extract import ExtractArticles
+from transforms.extract import ExtractArticles, StreamTiming
+from transforms.feeds import FeedSettings, ReadFeeds
 from transforms.language import DetectLanguage
 from transforms.read import ReadDocuments
 from transforms.topics import TagTopics
-from transforms.write import WriteParquet
+from transforms.write import WindowSpec, WriteParquet
 
 
 @dataclass(frozen=True)
@@ -149,8 +152,11 @@ def temp_root(options: PipelineOptions, output: str) -> str:
     return FileSystems.join(temp_location or _absolute(output), TEMP_FOLDER)
 
 
-def write_table(name: str, output: str, temp: str, row_group_size: int) -> WriteParquet:
-    """The writer of table ``name`` into OUTPUT/<name>/."""
+def write_table(
+    name: str, output: str, temp: str, row_group_size: int, window: WindowSpec | None = None
+) -> WriteParquet:
+    """The writer of table ``name`` into OUTPUT/<name>/ (per event-time
+    window when ``window`` is given)."""
     spec = TABLE_SPECS[name]
     return WriteParquet(
         FileSystems.join(output, name),
@@ -160,23 +166,69 @@ def write_table(name: str, output: str, temp: str, row_group_size: int) -> Write
         files_metric=spec.files_metric,
         partition_fn=spec.partition_fn,
         row_group_size=row_group_size,
+        window=window,
     )
 
 
-def build_pipeline(p: beam.Pipeline, options: PipelineOptions) -> dict[str, beam.PCollection]:
-    """Add newsbeam's stages to ``p``; returns the main PCollections by name."""
-    opts = options.view_as(NewsbeamOptions)
-    validate(opts)
-    plan = plan_input(opts.input)
-    if not opts.overwrite and not output_is_empty(opts.output):
-        raise ValueError(f"--output {opts.output!r} is not empty; choose another folder or pass --overwrite")
-    manifest = resolve_manifest(opts, plan)
-    taxonomy = resolve_taxonomy(opts)
-    ingested_at = run_ingested_at(opts)
-    output = _absolute(opts.output)
-    temp = temp_root(options, output)
+def stream_timing(opts: NewsbeamOptions) -> tuple[StreamTiming, WindowSpec]:
+    """The lateness gate and the write windows of a streaming run.
 
-    read = p | "Read" >> ReadDocuments(
+    The gate rejects what arrives more than --allowed_lateness_hours after
+    its event time.  The windows accept late rows for that long plus one
+    window (at least an hour) more: a row that passed the gate can still
+    take a while through dedup, and the runner drops what is later than
+    the windows allow without a trace.
+    """
+    lateness = timedelta(hours=opts.allowed_lateness_hours)
+    size = round(opts.window_minutes * 60)
+    slack = max(size, 3600)
+    window = WindowSpec(size_seconds=size, allowed_lateness_seconds=round(lateness.total_seconds()) + slack)
+    return StreamTiming(lateness, pinned_ingest=opts.ingested_at is not None), window
+
+
+def reject_row(reject: Reject, ingested_at: datetime | None, ts=beam.DoFn.TimestampParam) -> dict:
+    """A reject's row; in streaming (``ingested_at`` None) stamped with its arrival."""
+    if ingested_at is None:
+        ingested_at = datetime.fromtimestamp(ts.micros // 1000 / 1000, UTC)
+    return reject.to_row(ingested_at)
+
+
+def fetch_settings(opts: NewsbeamOptions) -> FeedSettings:
+    policy = FetchPolicy(
+        timeout=opts.fetch_timeout,
+        max_bytes=opts.max_bytes,
+        max_redirects=opts.fetch_max_redirects,
+        max_retries=opts.fetch_retries,
+        backoff_seconds=opts.fetch_backoff_seconds,
+        allow_networks=parse_networks(opts.allow_networks),
+    )
+    return FeedSettings(policy, rate_per_host=opts.requests_per_host, seen_days=opts.feed_seen_days)
+
+
+def read_feed_list(spec: str) -> list[str]:
+    """The --feeds file's URLs, read at graph-build time (it is small, and a
+    bad list should fail before any worker starts)."""
+    path = _absolute(spec)
+    if not FileSystems.exists(path):
+        raise ValueError(f"--feeds {spec!r} does not exist")
+    with FileSystems.open(path) as fh:
+        text = fh.read().decode("utf-8-sig", "replace")
+    try:
+        return parse_feed_list(text)
+    except ValueError as exc:
+        raise ValueError(f"--feeds {spec!r}: {exc}") from exc
+
+
+def read_source(opts: NewsbeamOptions, streaming: bool) -> beam.PTransform:
+    """The Read step the flags describe: a composite giving documents and rejects."""
+    if opts.feeds:
+        feeds = read_feed_list(opts.feeds)
+        if not opts.once and not streaming:
+            raise ValueError("--feeds polls until stopped: pass --streaming, or --once to read each feed once")
+        return ReadFeeds(feeds, fetch_settings(opts), poll_seconds=None if opts.once else opts.poll_seconds)
+    plan = plan_input(opts.input)
+    manifest = resolve_manifest(opts, plan)
+    return ReadDocuments(
         plan.pattern,
         plan.root,
         max_bytes=opts.max_bytes,
@@ -185,8 +237,32 @@ def build_pipeline(p: beam.Pipeline, options: PipelineOptions) -> dict[str, beam
         manifest_header=manifest[2] if manifest else None,
         expected_files=plan.matched,
     )
+
+
+def build_pipeline(
+    p: beam.Pipeline, options: PipelineOptions, source: beam.PTransform | None = None
+) -> dict[str, beam.PCollection]:
+    """Add newsbeam's stages to ``p``; returns the main PCollections by name.
+
+    ``source`` replaces the Read step the flags describe (``newsbeam
+    replay`` passes its test stream); it must give ``{'documents':
+    DecodedDocument, 'rejects': Reject}``.
+    """
+    opts = options.view_as(NewsbeamOptions)
+    validate(opts, needs_input=source is None)
+    streaming = options.view_as(StandardOptions).streaming
+    if not opts.overwrite and not output_is_empty(opts.output):
+        raise ValueError(f"--output {opts.output!r} is not empty; choose another folder or pass --overwrite")
+    source = source or read_source(opts, streaming)
+    taxonomy = resolve_taxonomy(opts)
+    ingested_at = run_ingested_at(opts)
+    output = _absolute(opts.output)
+    temp = temp_root(options, output)
+    timing, window = stream_timing(opts) if streaming else (None, None)
+
+    read = p | "Read" >> source
     extracted = read["documents"] | "Extract" >> ExtractArticles(
-        min_chars=opts.min_chars, ingested_at=ingested_at, favor_precision=opts.favor_precision
+        min_chars=opts.min_chars, ingested_at=ingested_at, favor_precision=opts.favor_precision, stream=timing
     )
     articles = extracted["articles"] | "DetectLanguage" >> DetectLanguage(
         prefix_chars=opts.lang_prefix_chars, min_prob=opts.lang_min_prob, seed=opts.lang_seed
@@ -203,21 +279,22 @@ def build_pipeline(p: beam.Pipeline, options: PipelineOptions) -> dict[str, beam
             thresholds=SimilarityThresholds(jaccard=opts.dedup_jaccard, containment=opts.dedup_containment),
             horizon_seconds=round(opts.dedup_horizon_days * 86_400),
             max_reps=opts.dedup_max_reps,
-            streaming=options.view_as(StandardOptions).streaming,
+            streaming=streaming,
         )
     else:
         deduped = articles | "Dedup" >> SingleStories()
     articles_written = deduped["articles"] | "WriteArticles" >> write_table(
-        "articles", output, temp, opts.row_group_size
+        "articles", output, temp, opts.row_group_size, window
     )
     duplicates_written = deduped["duplicates"] | "WriteDuplicates" >> write_table(
-        "duplicates", output, temp, opts.row_group_size
+        "duplicates", output, temp, opts.row_group_size, window
     )
     rejects = (read["rejects"], extracted["rejects"]) | "CollectRejects" >> beam.Flatten()
+    pinned = ingested_at if not streaming or opts.ingested_at else None
     rejects_written = (
         rejects
-        | "RejectRows" >> beam.Map(Reject.to_row, ingested_at)
-        | "WriteRejects" >> write_table("rejects", output, temp, opts.row_group_size)
+        | "RejectRows" >> beam.Map(reject_row, pinned)
+        | "WriteRejects" >> write_table("rejects", output, temp, opts.row_group_size, window)
     )
     return {
         "articles": deduped["articles"],

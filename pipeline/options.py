@@ -8,6 +8,7 @@ from __future__ import annotations
 
 from apache_beam.options.pipeline_options import PipelineOptions
 
+from transforms.core.fetch import parse_networks
 from transforms.core.timeparse import parse_time
 from transforms.core.topics import ScoringParams
 
@@ -59,6 +60,71 @@ class NewsbeamOptions(PipelineOptions):
             "--input",
             help="Folder, file or glob of documents: .html/.htm, .txt and .jsonl "
             "(optionally .gz). A folder is read recursively. gs:// paths work on Dataflow.",
+        )
+        parser.add_argument(
+            "--feeds",
+            default=None,
+            help="File listing RSS/Atom feed URLs (one per line, # comments) or an OPML outline. "
+            "Feeds are polled every --poll_seconds (a streaming job) or read once with --once.",
+        )
+        parser.add_argument(
+            "--once",
+            action="store_true",
+            default=False,
+            help="With --feeds: read every feed once, fetch its new pages, and end (a batch run, for cron).",
+        )
+        parser.add_argument(
+            "--poll_seconds",
+            type=float,
+            default=300.0,
+            help="With --feeds: seconds between two polls of the feeds (default %(default)s).",
+        )
+        parser.add_argument(
+            "--feed_seen_days",
+            type=float,
+            default=7.0,
+            help="With --feeds: days an entry (by guid, else normalized link) is remembered after its feed "
+            "last listed it, so its page is not fetched again (default %(default)s).",
+        )
+        parser.add_argument(
+            "--requests_per_host",
+            type=float,
+            default=1.0,
+            help="Most HTTP requests per second to one host, robots.txt and retries included "
+            "(default %(default)s).",
+        )
+        parser.add_argument(
+            "--fetch_timeout",
+            type=float,
+            default=10.0,
+            help="Seconds to wait for a connection or for the next bytes of an answer; a body still "
+            "arriving after three times this is abandoned (default %(default)s).",
+        )
+        parser.add_argument(
+            "--fetch_retries",
+            type=int,
+            default=3,
+            help="Retries of a request answered 429 or 5xx, with exponential backoff; Retry-After is "
+            "honoured up to 120 s (default %(default)s).",
+        )
+        parser.add_argument(
+            "--fetch_backoff_seconds",
+            type=float,
+            default=1.0,
+            help="First backoff before a retry; it doubles each time (default %(default)s).",
+        )
+        parser.add_argument(
+            "--fetch_max_redirects",
+            type=int,
+            default=5,
+            help="Redirects followed per request (default %(default)s).",
+        )
+        parser.add_argument(
+            "--allow_networks",
+            default=None,
+            help="Comma-separated addresses or CIDR networks that fetching may reach although they are "
+            "loopback, private or link-local (refused by default: feeds are untrusted input and could "
+            "point at internal services or the cloud metadata server). Example: 127.0.0.1/32.",
         )
         parser.add_argument(
             "--output",
@@ -137,6 +203,21 @@ class NewsbeamOptions(PipelineOptions):
             "Default: the one shipped with newsbeam (see README, Topic tagging).",
         )
         parser.add_argument(
+            "--allowed_lateness_hours",
+            type=float,
+            default=24.0,
+            help="Streaming: an article arriving more than this many hours after its event time "
+            "(published, else ingest time) goes to the rejects as 'late'; later ones within it are "
+            "deduplicated and written in a late pane of their window (default %(default)s).",
+        )
+        parser.add_argument(
+            "--window_minutes",
+            type=float,
+            default=60.0,
+            help="Streaming: length of the event-time windows Parquet files are written per; "
+            "a window's files land when the watermark passes its end (default %(default)s).",
+        )
+        parser.add_argument(
             "--row_group_size",
             type=int,
             default=10_000,
@@ -144,10 +225,15 @@ class NewsbeamOptions(PipelineOptions):
         )
 
 
-def validate(opts: NewsbeamOptions) -> None:
+def validate(opts: NewsbeamOptions, needs_input: bool = True) -> None:
     """Raise ValueError naming the first flag whose value cannot work."""
-    if not opts.input:
-        raise ValueError("--input is required: a folder, file or glob of documents")
+    sources = [flag for flag in ("input", "feeds") if getattr(opts, flag)]
+    if needs_input and not sources:
+        raise ValueError("--input is required: a folder, file or glob of documents (or --feeds FILE)")
+    if len(sources) > 1:
+        raise ValueError(f"--{sources[1]} cannot be combined with --{sources[0]}: give one source")
+    if opts.once and not opts.feeds:
+        raise ValueError("--once only applies to --feeds")
     if not opts.output:
         raise ValueError("--output is required: the folder to write Parquet into")
     positive = ("min_chars", "max_bytes", "lang_prefix_chars", "row_group_size")
@@ -169,6 +255,24 @@ def validate(opts: NewsbeamOptions) -> None:
         )
     if not opts.dedup_horizon_days > 0:
         raise ValueError(f"--dedup_horizon_days must be positive, got {opts.dedup_horizon_days!r}")
+    for flag in ("poll_seconds", "feed_seen_days", "requests_per_host", "fetch_timeout"):
+        value = getattr(opts, flag)
+        if value is None or not value > 0:
+            raise ValueError(f"--{flag} must be positive, got {value!r}")
+    for flag in ("fetch_retries", "fetch_max_redirects", "fetch_backoff_seconds"):
+        value = getattr(opts, flag)
+        if value is None or value < 0:
+            raise ValueError(f"--{flag} must be 0 or more, got {value!r}")
+    try:
+        parse_networks(opts.allow_networks)
+    except ValueError as exc:
+        raise ValueError(f"--allow_networks {opts.allow_networks!r}: {exc}") from exc
+    for flag in ("allowed_lateness_hours", "window_minutes"):
+        value = getattr(opts, flag)
+        if value is None or not value > 0:
+            raise ValueError(f"--{flag} must be positive, got {value!r}")
+    if opts.window_minutes * 60 % 1:
+        raise ValueError(f"--window_minutes must be a whole number of seconds, got {opts.window_minutes!r}")
     if not opts.topic_min_score > 0:
         raise ValueError(f"--topic_min_score must be positive, got {opts.topic_min_score!r}")
     if not 0.0 <= opts.topic_min_share <= 1.0:

@@ -527,6 +527,10 @@ class ResolveFn(beam.DoFn):
             state.clear()
 
 
+# Keys are strings: the hint gives the stateful steps a deterministic key coder.
+_KEYED = tuple[str, Any]
+
+
 class _Streaming:
     """The streaming form of each keyed step."""
 
@@ -535,7 +539,7 @@ class _Streaming:
         return (
             keyed
             | "ShuffleByText" >> ReshufflePerKey()
-            | "Exact" >> beam.ParDo(ExactFn(horizon_us)).with_outputs(COPIES, main="first")
+            | "Exact" >> beam.ParDo(ExactFn(horizon_us)).with_input_types(_KEYED).with_outputs(COPIES, main="first")
         )
 
     @staticmethod
@@ -544,7 +548,9 @@ class _Streaming:
             keyed
             | "ShuffleByBand" >> ReshufflePerKey()
             | "CompareInBand"
-            >> beam.ParDo(CompareInBandFn(thresholds=thresholds, horizon_us=horizon_us, max_reps=max_reps))
+            >> beam.ParDo(
+                CompareInBandFn(thresholds=thresholds, horizon_us=horizon_us, max_reps=max_reps)
+            ).with_input_types(_KEYED)
         )
 
     @staticmethod
@@ -552,7 +558,8 @@ class _Streaming:
         return (
             keyed
             | "ShuffleByDoc" >> ReshufflePerKey()
-            | "Decide" >> beam.ParDo(DecideFn(bands)).with_outputs(SELVES, CHILDREN, main="stories")
+            | "Decide"
+            >> beam.ParDo(DecideFn(bands)).with_input_types(_KEYED).with_outputs(SELVES, CHILDREN, main="stories")
         )
 
     @staticmethod
@@ -561,7 +568,9 @@ class _Streaming:
             keyed
             | f"ShuffleHop{hop}" >> ReshufflePerKey()
             | f"ResolveHop{hop}"
-            >> beam.ParDo(ResolveFn(keep_us=keep_us, last_hop=last_hop)).with_outputs(FORWARD, main="resolved")
+            >> beam.ParDo(ResolveFn(keep_us=keep_us, last_hop=last_hop))
+            .with_input_types(_KEYED)
+            .with_outputs(FORWARD, main="resolved")
         )
 
 

@@ -10,28 +10,50 @@ run's ingest time, and becomes the element's timestamp.
 from __future__ import annotations
 
 from collections.abc import Iterator
-from datetime import datetime
+from dataclasses import dataclass
+from datetime import UTC, datetime, timedelta
 from typing import Any
 
 import apache_beam as beam
 from apache_beam.transforms.window import TimestampedValue
+from apache_beam.utils.timestamp import Timestamp
 
-from transforms.common import REJECTS, RejectCounter, counter
+from transforms.common import REJECTS, NamedCounters, RejectCounter
+from transforms.core.eventtime import choose_event_time, is_too_late, lateness
 from transforms.core.extract import Extracted, ExtractionError, HtmlExtractor, extract_text
 from transforms.core.ids import make_doc_id
 from transforms.core.records import DecodedDocument, Reject, head_of
 
+LATE = "late"
 
-def build_article(doc: DecodedDocument, ext: Extracted, ingested_at: datetime) -> dict[str, Any]:
+
+@dataclass(frozen=True)
+class StreamTiming:
+    """Event-time rules that only apply to unbounded input.
+
+    ``allowed_lateness``: a document that arrives more than this after its
+    event time is rejected as ``late`` (the runner would otherwise drop it
+    silently at the first windowed grouping).  ``pinned_ingest``: keep the
+    run's ingest time on every row instead of each document's arrival.
+    """
+
+    allowed_lateness: timedelta
+    pinned_ingest: bool = False
+
+
+def build_article(
+    doc: DecodedDocument,
+    ext: Extracted,
+    ingested_at: datetime,
+    *,
+    arrived_at: datetime | None = None,
+    max_future: timedelta | None = None,
+) -> dict[str, Any]:
     """The article row (without language) from a document and its extraction."""
     meta = doc.meta
     published = meta.published or ext.published
-    if published is not None:
-        event_time, source = published, "published"
-    elif doc.file_mtime is not None:
-        event_time, source = doc.file_mtime, "file_mtime"
-    else:
-        event_time, source = ingested_at, "ingested"
+    chosen = choose_event_time(published, doc.file_mtime, ingested_at, arrived_at=arrived_at, max_future=max_future)
+    event_time, source = chosen.at, chosen.source
     url = meta.url or ext.canonical_url
     return {
         "doc_id": make_doc_id(url, doc.rel_path, doc.source_uri),
@@ -55,32 +77,61 @@ def build_article(doc: DecodedDocument, ext: Extracted, ingested_at: datetime) -
 
 
 class ExtractFn(beam.DoFn):
-    def __init__(self, *, min_chars: int, ingested_at: datetime, favor_precision: bool = False):
+    def __init__(
+        self,
+        *,
+        min_chars: int,
+        ingested_at: datetime,
+        favor_precision: bool = False,
+        stream: StreamTiming | None = None,
+    ):
         self.min_chars = min_chars
         self.ingested_at = ingested_at
         self.favor_precision = favor_precision
+        self.stream = stream
 
     def setup(self) -> None:
         self._html = HtmlExtractor(favor_precision=self.favor_precision)
         self._count_reject = RejectCounter()
-        self._extracted = {"html": counter("extracted.html"), "text": counter("extracted.text")}
+        self._extracted = NamedCounters("extracted.")
 
-    def process(self, doc: DecodedDocument) -> Iterator:
+    def process(self, doc: DecodedDocument, arrival=beam.DoFn.TimestampParam) -> Iterator:
         try:
             if doc.kind == "html":
                 ext = self._html.extract(doc.text, url=doc.meta.url, source=doc.source_uri)
             else:
                 ext = extract_text(doc.text, doc.meta.outlet, doc.meta.title)
         except ExtractionError as exc:
-            yield self._reject(doc, exc.reason, exc.detail)
+            ext = None
+            failure = (exc.reason, exc.detail)
+        # A feed's summary stands in when the page yields less than it.
+        summary = doc.meta.summary
+        if summary and (ext is None or len(ext.text) < len(summary)) and len(summary) >= self.min_chars:
+            ext = Extracted(title=doc.meta.title, text=summary, extractor="feed-summary")
+        if ext is None:
+            yield self._reject(doc, *failure)
             return
         if len(ext.text) < self.min_chars:
             yield self._reject(
                 doc, "too_short", f"{len(ext.text)} characters of body, under --min_chars={self.min_chars}"
             )
             return
-        self._extracted[doc.kind].inc()
-        article = build_article(doc, ext, self.ingested_at)
+        if self.stream is None:
+            article = build_article(doc, ext, self.ingested_at)
+        else:
+            arrived = _utc(arrival)
+            ingested = self.ingested_at if self.stream.pinned_ingest else arrived
+            article = build_article(doc, ext, ingested, arrived_at=arrived, max_future=self.stream.allowed_lateness)
+            if is_too_late(article["event_time"], arrived, self.stream.allowed_lateness):
+                late_by = lateness(article["event_time"], arrived)
+                yield self._reject(
+                    doc,
+                    LATE,
+                    f"event time {article['event_time'].isoformat()} arrived {late_by} later, "
+                    f"over the allowed lateness of {self.stream.allowed_lateness}",
+                )
+                return
+        self._extracted.inc(doc.kind if ext.extractor != "feed-summary" else ext.extractor)
         yield TimestampedValue(article, article["event_time"].timestamp())
 
     def _reject(self, doc: DecodedDocument, reason: str, detail: str):
@@ -88,17 +139,39 @@ class ExtractFn(beam.DoFn):
         return beam.pvalue.TaggedOutput(REJECTS, self._count_reject(reject))
 
 
-class ExtractArticles(beam.PTransform):
-    """DecodedDocument -> {'articles': dict, 'rejects': Reject}."""
+def _utc(ts: Timestamp) -> datetime:
+    # Runners carry timestamps in milliseconds; cutting here keeps a row the
+    # same whether or not it crossed a process boundary.
+    return datetime.fromtimestamp(ts.micros // 1000 / 1000, UTC)
 
-    def __init__(self, *, min_chars: int, ingested_at: datetime, favor_precision: bool = False):
+
+class ExtractArticles(beam.PTransform):
+    """DecodedDocument -> {'articles': dict, 'rejects': Reject}.
+
+    With ``stream`` set, each document's arrival is its element timestamp
+    and documents later than the allowed lateness are rejected as ``late``.
+    """
+
+    def __init__(
+        self,
+        *,
+        min_chars: int,
+        ingested_at: datetime,
+        favor_precision: bool = False,
+        stream: StreamTiming | None = None,
+    ):
         super().__init__()
         self.min_chars = min_chars
         self.ingested_at = ingested_at
         self.favor_precision = favor_precision
+        self.stream = stream
 
     def expand(self, documents):
-        out = documents | "Extract" >> beam.ParDo(
-            ExtractFn(min_chars=self.min_chars, ingested_at=self.ingested_at, favor_precision=self.favor_precision)
-        ).with_outputs(REJECTS, main="articles")
+        fn = ExtractFn(
+            min_chars=self.min_chars,
+            ingested_at=self.ingested_at,
+            favor_precision=self.favor_precision,
+            stream=self.stream,
+        )
+        out = documents | "Extract" >> beam.ParDo(fn).with_outputs(REJECTS, main="articles")
         return {"articles": out.articles, "rejects": out[REJECTS]}

@@ -9,12 +9,19 @@ never sees a half-written file.  Two guards against losing rows:
   the partition folder when the final name is chosen, right before the move.
 * :class:`VerifyLandedFn` opens every final file's Parquet footer, counts its
   rows into a metric, and fails the run loudly if a file is missing.
+
+Unbounded input is written per event-time window instead
+(:class:`WindowSpec`): rows are grouped by (partition folder, window), and
+each firing of a window (the on-time pane when the watermark passes its
+end, one more pane per late arrival) becomes its own file, named after the
+window and the pane index so a late pane never overwrites the on-time one.
 """
 
 from __future__ import annotations
 
 import functools
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterable, Iterator
+from dataclasses import dataclass
 from typing import Any
 
 import apache_beam as beam
@@ -23,7 +30,9 @@ import pyarrow.parquet as pq
 from apache_beam.io import fileio
 from apache_beam.io.filesystems import FileSystems
 from apache_beam.options.value_provider import StaticValueProvider
-from apache_beam.transforms.window import GlobalWindow
+from apache_beam.transforms import trigger
+from apache_beam.transforms.window import FixedWindows, GlobalWindow, IntervalWindow
+from apache_beam.utils.windowed_value import PaneInfo, PaneInfoTiming
 
 from transforms.common import counter
 
@@ -111,6 +120,82 @@ class VerifyLandedFn(beam.DoFn):
         yield path, rows
 
 
+@dataclass(frozen=True)
+class WindowSpec:
+    """Event-time windows for unbounded writes: ``size_seconds`` long,
+    accepting late rows for ``allowed_lateness_seconds`` after they close."""
+
+    size_seconds: int
+    allowed_lateness_seconds: int
+
+
+def window_name(window: IntervalWindow) -> str:
+    start = window.start.to_utc_datetime().strftime("%Y%m%dT%H%M%S")
+    end = window.end.to_utc_datetime().strftime("%Y%m%dT%H%M%S")
+    return f"{start}-{end}"
+
+
+def _row_order(row: dict) -> tuple:
+    # Rows in a file in a fixed order, whatever order the runner delivered them.
+    return (row.get("doc_id") or "", row.get("source_uri") or "", row.get("stage") or "")
+
+
+class WritePaneFn(beam.DoFn):
+    """(partition folder, rows of one window pane) -> one Parquet file.
+
+    The file is written under a temporary name and renamed into place, and
+    its name is fixed by (folder, window, pane index), so a retried bundle
+    rewrites the same file instead of adding a second copy.
+    """
+
+    def __init__(self, table_path: str, temp_directory: str, schema: pa.Schema, row_group_size: int,
+                 rows_metric: str, files_metric: str):  # fmt: skip
+        self.table_path = table_path
+        self.temp_directory = temp_directory
+        self.schema = schema
+        self.row_group_size = row_group_size
+        self.rows_metric = rows_metric
+        self.files_metric = files_metric
+
+    def setup(self) -> None:
+        self._rows = counter(self.rows_metric)
+        self._files = counter(self.files_metric)
+        self._late_panes = counter("late_panes_written")
+
+    def process(
+        self,
+        element: tuple[str, Iterable[dict]],
+        window=beam.DoFn.WindowParam,
+        pane: PaneInfo = beam.DoFn.PaneInfoParam,
+    ) -> Iterator[tuple[str, int]]:
+        folder, rows = element
+        ordered = sorted(rows, key=_row_order)
+        late = "-late" if pane.timing == PaneInfoTiming.LATE else ""
+        name = f"part-{window_name(window)}-pane{pane.index:03d}{late}.parquet"
+        relative = f"{folder}/{name}" if folder else name
+        final = FileSystems.join(self.table_path, relative)
+        temp = FileSystems.join(self.temp_directory, relative.replace("/", "__"))
+        for path in (final, temp):
+            try:
+                FileSystems.mkdirs(path.rsplit("/", 1)[0])
+            except OSError:
+                pass  # already there (object stores have no folders to create)
+        with FileSystems.create(temp) as fh:
+            writer = pq.ParquetWriter(fh, self.schema, compression="snappy")
+            for start in range(0, len(ordered), self.row_group_size):
+                chunk = ordered[start : start + self.row_group_size]
+                writer.write_table(pa.Table.from_pylist(chunk, schema=self.schema))
+            writer.close()
+        if FileSystems.exists(final):
+            FileSystems.delete([final])  # a retry of this very pane
+        FileSystems.rename([temp], [final])
+        self._rows.inc(len(ordered))
+        self._files.inc()
+        if pane.index > 0:
+            self._late_panes.inc()
+        yield final, len(ordered)
+
+
 class WriteParquet(beam.PTransform):
     """Rows -> Parquet files under ``table_path``, partitioned by
     ``partition_fn(row)`` (a Hive folder such as ``date=2020-11-09``, or None
@@ -126,8 +211,10 @@ class WriteParquet(beam.PTransform):
         files_metric: str,
         partition_fn: Callable[[dict], str | None] | None = None,
         row_group_size: int = DEFAULT_ROW_GROUP_SIZE,
+        window: WindowSpec | None = None,
     ):
         super().__init__()
+        self.window = window
         self.table_path = table_path
         self.schema = schema
         self.temp_directory = temp_directory
@@ -137,6 +224,8 @@ class WriteParquet(beam.PTransform):
         self.row_group_size = row_group_size
 
     def expand(self, rows):
+        if self.window is not None:
+            return self._expand_windowed(rows)
         written = rows | "WriteFiles" >> fileio.WriteToFiles(
             path=self.table_path,
             destination=self.partition_fn or _no_partition,
@@ -147,6 +236,28 @@ class WriteParquet(beam.PTransform):
         )
         verify = VerifyLandedFn(self.table_path, self.rows_metric, self.files_metric)
         return written | "VerifyLanded" >> beam.ParDo(verify)
+
+    def _expand_windowed(self, rows):
+        spec = self.window
+        assert spec is not None
+        partition = self.partition_fn or _no_partition
+        write = WritePaneFn(
+            self.table_path, self.temp_directory, self.schema, self.row_group_size,
+            self.rows_metric, self.files_metric,
+        )  # fmt: skip
+        return (
+            rows
+            | "Window"
+            >> beam.WindowInto(
+                FixedWindows(spec.size_seconds),
+                trigger=trigger.AfterWatermark(late=trigger.AfterCount(1)),
+                accumulation_mode=trigger.AccumulationMode.DISCARDING,
+                allowed_lateness=spec.allowed_lateness_seconds,
+            )
+            | "KeyByPartition" >> beam.Map(lambda row: (partition(row), row))
+            | "GroupPanes" >> beam.GroupByKey()
+            | "WritePanes" >> beam.ParDo(write)
+        )
 
 
 def _no_partition(row: dict) -> str:

@@ -27,6 +27,8 @@ class DocMeta:
     title: str | None = None
     published: datetime | None = None
     lang: str | None = None
+    # A feed entry's summary: the article text when the page gives less.
+    summary: str | None = None
 
 
 @dataclass(frozen=True, slots=True)

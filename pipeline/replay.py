@@ -1,0 +1,122 @@
+"""``newsbeam replay FOLDER --output DIR``: the streaming pipeline on saved
+documents, replayed as a test stream in event-time order.
+
+Every document arrives at its own event time (so none is late), the
+watermark advances between them, and windows close as they would in
+production.  ``--late_copies N`` adds a copy of each of the first N
+articles arriving ``--late_by_hours`` after its event time: within the
+allowed lateness it is deduplicated against its first copy and written in
+a late pane; beyond it, it goes to the rejects as ``late``.
+
+Event times are worked out before the stream starts (manifest, else the
+page's own date, else the file's modification time), with the same
+functions the pipeline uses, so the stream's order is the articles' order.
+"""
+
+from __future__ import annotations
+
+import argparse
+import sys
+from datetime import UTC, datetime
+
+from apache_beam.io.filesystem import CompressionTypes
+from apache_beam.io.filesystems import FileSystems
+from apache_beam.options.pipeline_options import PipelineOptions, StandardOptions
+
+from pipeline.graph import plan_input, resolve_manifest
+from pipeline.options import NewsbeamOptions
+from transforms.core.encoding import DecodeError, decode_bytes
+from transforms.core.eventtime import choose_event_time
+from transforms.core.extract import ExtractionError, HtmlExtractor
+from transforms.core.manifest import parse_manifest
+from transforms.core.records import DocMeta
+from transforms.read import kind_of, relative_to
+from transforms.replay import ReplayDocuments, ReplayItem
+
+USAGE = "newsbeam replay FOLDER --output DIR [--late_copies N] [--late_by_hours H] [pipeline options]"
+
+
+def _parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(prog="newsbeam replay", usage=USAGE, description=__doc__.split("\n\n")[0])
+    parser.add_argument("folder", help="Folder (or glob) of saved documents, e.g. seeds/")
+    parser.add_argument(
+        "--late_copies",
+        type=int,
+        default=0,
+        help="Add a late copy of each of the first N articles (by event time); default 0.",
+    )
+    parser.add_argument(
+        "--late_by_hours",
+        type=float,
+        default=None,
+        help="How long after its event time each late copy arrives "
+        "(default: half of --allowed_lateness_hours, so copies are late but accepted).",
+    )
+    return parser
+
+
+def event_time_of(path: str, kind: str, meta: DocMeta, mtime: datetime | None, max_bytes: int,
+                  extractor: HtmlExtractor) -> datetime:  # fmt: skip
+    """When a document's article happened, as the pipeline will decide it.
+    A document the pipeline will reject still needs a place in the stream:
+    its manifest time, else its file time."""
+    published = meta.published
+    if published is None and kind == "html":
+        try:
+            with FileSystems.open(path, compression_type=CompressionTypes.AUTO) as fh:
+                data = fh.read(max_bytes + 1)
+            if len(data) <= max_bytes:
+                html = decode_bytes(data, is_html=True).text
+                published = extractor.extract(html, url=meta.url, source=path).published
+        except (OSError, DecodeError, ExtractionError):
+            pass  # the pipeline reports it; the stream only needs an order
+    now = datetime.now(UTC)
+    return choose_event_time(published, mtime, now).at
+
+
+def plan_replay(opts: NewsbeamOptions, late_copies: int, late_by_hours: float) -> ReplayDocuments:
+    plan = plan_input(opts.input)
+    manifest_spec = resolve_manifest(opts, plan)
+    manifest: dict[str, DocMeta] = {}
+    manifest_dir = None
+    if manifest_spec:
+        path, manifest_dir, _ = manifest_spec
+        with FileSystems.open(path) as fh:
+            manifest = parse_manifest(fh.read().decode("utf-8-sig"))
+    extractor = HtmlExtractor(favor_precision=opts.favor_precision)
+    items: list[ReplayItem] = []
+    for metadata in FileSystems.match([plan.pattern])[0].metadata_list:
+        kind = kind_of(metadata.path)
+        if kind is None:
+            continue
+        mtime_s = metadata.last_updated_in_seconds
+        mtime = datetime.fromtimestamp(mtime_s, UTC) if mtime_s else None
+        key = relative_to(metadata.path, manifest_dir or plan.root)
+        meta = manifest.get(key, DocMeta())
+        at = event_time_of(metadata.path, kind, meta, mtime, opts.max_bytes, extractor)
+        items.append(ReplayItem(metadata.path, metadata.size_in_bytes, mtime_s, at.timestamp()))
+    items.sort(key=lambda i: (i.arrival, i.path))
+    for n, item in enumerate(items[:late_copies], start=1):
+        items.append(
+            ReplayItem(item.path, item.size, item.mtime, item.arrival + late_by_hours * 3600, f"late-copy-{n}")
+        )
+    return ReplayDocuments(items, plan.root, max_bytes=opts.max_bytes, manifest=manifest, manifest_dir=manifest_dir)
+
+
+def main(argv: list[str]) -> int:
+    from pipeline import run as run_module
+
+    args, rest = _parser().parse_known_args(argv)
+    if args.late_copies < 0:
+        print("newsbeam replay: error: --late_copies must be 0 or more", file=sys.stderr)
+        return 2
+    flags = ["--input", args.folder, *rest, "--streaming"]
+    options = PipelineOptions(flags)
+    runner = options.view_as(StandardOptions).runner
+    if runner not in (None, "DirectRunner", "BundleBasedDirectRunner"):
+        print(f"newsbeam replay: error: --runner {runner!r}: a test stream runs on the DirectRunner only",
+              file=sys.stderr)  # fmt: skip
+        return 2
+    opts = options.view_as(NewsbeamOptions)
+    late_by = args.late_by_hours if args.late_by_hours is not None else opts.allowed_lateness_hours / 2
+    return run_module.main(flags, source_factory=lambda o: plan_replay(o, args.late_copies, late_by))

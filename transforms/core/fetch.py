@@ -1,0 +1,349 @@
+"""A polite, defensive HTTP client for feeds and article pages.
+
+Feeds are untrusted input: a feed can link anywhere, including the cloud
+metadata server or a service on the worker's own network.  So:
+
+* only ``http`` and ``https`` URLs are fetched;
+* the host is resolved here, every address it resolves to is checked
+  (loopback, private, link-local, multicast, reserved and unspecified are
+  refused unless listed in ``allow_networks``), and the connection goes to
+  the checked address, so a DNS answer cannot change between check and use;
+* redirects are followed by hand, to a limit, and every hop is checked again;
+* bodies are capped before and after decompression (``max_bytes``), with
+  ``Content-Encoding`` decoded here chunk by chunk, so a gzip bomb stops at
+  the cap instead of filling memory;
+* every request has connect/read timeouts and a total deadline.
+
+Politeness: a User-Agent naming the project, conditional GET (ETag,
+Last-Modified), a ``pace(host)`` hook called before every request (the
+Beam stage paces per host with keyed state), and bounded retries with
+exponential backoff on 429 and 5xx that honour ``Retry-After``.
+"""
+
+from __future__ import annotations
+
+import ipaddress
+import socket
+import time
+import zlib
+from collections.abc import Callable, Iterable
+from dataclasses import dataclass, field
+from email.utils import parsedate_to_datetime
+from urllib.parse import urljoin, urlsplit
+
+import urllib3
+from urllib3.exceptions import HTTPError as Urllib3Error
+from urllib3.exceptions import TimeoutError as Urllib3Timeout
+
+USER_AGENT = "newsbeam/0.1 (news ingest for conflict research; +https://github.com/newsbeam/newsbeam)"
+RETRY_STATUSES = frozenset({429, 500, 502, 503, 504})
+REDIRECT_STATUSES = frozenset({301, 302, 303, 307, 308})
+_CHUNK = 64 * 1024
+
+Network = ipaddress.IPv4Network | ipaddress.IPv6Network
+
+
+class FetchError(Exception):
+    """A fetch that did not give a usable body; ``reason`` is the reject reason."""
+
+    def __init__(self, reason: str, detail: str, url: str, status: int | None = None) -> None:
+        super().__init__(f"{reason}: {detail} ({url})")
+        self.reason = reason
+        self.detail = detail
+        self.url = url
+        self.status = status
+
+
+@dataclass(frozen=True)
+class FetchPolicy:
+    user_agent: str = USER_AGENT
+    timeout: float = 10.0
+    max_bytes: int = 10_000_000
+    max_redirects: int = 5
+    max_retries: int = 3
+    backoff_seconds: float = 1.0
+    max_retry_after: float = 120.0
+    allow_networks: tuple[Network, ...] = ()
+
+    @property
+    def deadline_seconds(self) -> float:
+        # A server that drips one byte per read never trips the read timeout.
+        return self.timeout * 3
+
+
+@dataclass(frozen=True)
+class Response:
+    url: str
+    status: int
+    headers: dict[str, str] = field(default_factory=dict)
+    body: bytes = b""
+
+    @property
+    def not_modified(self) -> bool:
+        return self.status == 304
+
+    @property
+    def etag(self) -> str | None:
+        return self.headers.get("etag")
+
+    @property
+    def last_modified(self) -> str | None:
+        return self.headers.get("last-modified")
+
+    @property
+    def content_type(self) -> str:
+        return self.headers.get("content-type", "")
+
+
+def parse_networks(spec: str | None) -> tuple[Network, ...]:
+    """'127.0.0.1/32,10.0.0.0/8' -> networks; ValueError on a bad entry."""
+    if not spec:
+        return ()
+    return tuple(ipaddress.ip_network(part.strip(), strict=False) for part in spec.split(",") if part.strip())
+
+
+def address_refusal(ip: str, allow: Iterable[Network]) -> str | None:
+    """Why ``ip`` must not be fetched from, or None when it may."""
+    addr = ipaddress.ip_address(ip.split("%", 1)[0])
+    if any(addr in net for net in allow):
+        return None
+    if isinstance(addr, ipaddress.IPv6Address) and addr.ipv4_mapped:
+        addr = addr.ipv4_mapped
+    for kind in ("loopback", "link_local", "private", "multicast", "reserved", "unspecified"):
+        if getattr(addr, f"is_{kind}"):
+            return f"{ip} is a {kind.replace('_', '-')} address"
+    return None
+
+
+def retry_after_seconds(value: str | None, now: float | None = None) -> float | None:
+    """Retry-After as seconds: a number, or an HTTP date."""
+    if not value:
+        return None
+    value = value.strip()
+    if value.isdigit():
+        return float(value)
+    try:
+        when = parsedate_to_datetime(value)
+    except (TypeError, ValueError, IndexError):
+        return None
+    return max(0.0, when.timestamp() - (time.time() if now is None else now))
+
+
+Resolver = Callable[[str, int], list[str]]
+
+
+def resolve(host: str, port: int) -> list[str]:
+    infos = socket.getaddrinfo(host, port, type=socket.SOCK_STREAM)
+    return sorted({info[4][0] for info in infos})
+
+
+class _Decoder:
+    """Content-Encoding decoding with a hard cap on the output."""
+
+    def __init__(self, encoding: str, cap: int) -> None:
+        self.cap = cap
+        self.total = 0
+        encoding = encoding.strip().lower()
+        if encoding in ("", "identity"):
+            self._z = None
+        elif encoding in ("gzip", "x-gzip"):
+            self._z = zlib.decompressobj(16 + zlib.MAX_WBITS)
+        elif encoding == "deflate":
+            self._z = zlib.decompressobj(zlib.MAX_WBITS | 32)
+        else:
+            raise ValueError(encoding)
+
+    def feed(self, chunk: bytes) -> bytes:
+        if self._z is None:
+            out = chunk
+        else:
+            out = self._z.decompress(chunk, self.cap - self.total + 1)
+            if self._z.unconsumed_tail:
+                out += b"x"  # more is waiting than the cap allows: over
+        self.total += len(out)
+        if self.total > self.cap:
+            raise OverflowError
+        return out
+
+
+class Fetcher:
+    """GET with the guards above.  ``pace(host)`` is called before every
+    request; ``sleep`` waits out backoffs (both injectable for tests)."""
+
+    def __init__(
+        self,
+        policy: FetchPolicy,
+        *,
+        pace: Callable[[str], None] | None = None,
+        sleep: Callable[[float], None] = time.sleep,
+        resolver: Resolver = resolve,
+    ) -> None:
+        self.policy = policy
+        self.pace = pace or (lambda host: None)
+        self.sleep = sleep
+        self.resolver = resolver
+
+    def get(self, url: str, *, etag: str | None = None, last_modified: str | None = None,
+            accept: str = "*/*") -> Response:  # fmt: skip
+        """The final response (2xx or 304) after redirects and retries;
+        FetchError otherwise."""
+        headers = {"User-Agent": self.policy.user_agent, "Accept": accept, "Accept-Encoding": "gzip, deflate"}
+        if etag:
+            headers["If-None-Match"] = etag
+        if last_modified:
+            headers["If-Modified-Since"] = last_modified
+        current = url
+        for _hop in range(self.policy.max_redirects + 1):
+            response = self._with_retries(current, headers)
+            if response.status in REDIRECT_STATUSES:
+                location = response.headers.get("location")
+                if not location:
+                    raise FetchError("bad_redirect", f"HTTP {response.status} without Location", current)
+                current = urljoin(current, location)
+                continue
+            if response.status == 304 or 200 <= response.status < 300:
+                return response
+            raise FetchError("http_error", f"HTTP {response.status}", current, response.status)
+        raise FetchError("too_many_redirects", f"more than {self.policy.max_redirects} redirects", url)
+
+    def _with_retries(self, url: str, headers: dict[str, str]) -> Response:
+        attempt = 0
+        while True:
+            response = self._once(url, headers)
+            if response.status not in RETRY_STATUSES:
+                return response
+            if attempt >= self.policy.max_retries:
+                raise FetchError(
+                    "http_error", f"HTTP {response.status} after {attempt + 1} attempts", url, response.status
+                )
+            wait = self.policy.backoff_seconds * 2**attempt
+            advised = retry_after_seconds(response.headers.get("retry-after"))
+            if advised is not None:
+                if advised > self.policy.max_retry_after:
+                    raise FetchError(
+                        "http_error",
+                        f"HTTP {response.status}, Retry-After {advised:.0f} s is over the "
+                        f"{self.policy.max_retry_after:.0f} s we wait",
+                        url,
+                        response.status,
+                    )
+                wait = max(wait, advised)
+            self.sleep(wait)
+            attempt += 1
+
+    def _target(self, url: str) -> tuple[str, str, int, str, str]:
+        """(scheme, host, port, checked address, path) of ``url``."""
+        parts = urlsplit(url)
+        scheme = parts.scheme.lower()
+        if scheme not in ("http", "https"):
+            raise FetchError("bad_scheme", f"only http and https are fetched, not {scheme or 'no scheme'!r}", url)
+        host = parts.hostname
+        if not host:
+            raise FetchError("bad_url", "no host", url)
+        try:
+            port = parts.port or (443 if scheme == "https" else 80)
+        except ValueError as exc:
+            raise FetchError("bad_url", str(exc), url) from exc
+        try:
+            addresses = self.resolver(host, port)
+        except (OSError, UnicodeError) as exc:
+            raise FetchError("dns_error", f"{host}: {exc}", url) from exc
+        if not addresses:
+            raise FetchError("dns_error", f"{host} has no address", url)
+        for ip in addresses:
+            refusal = address_refusal(ip, self.policy.allow_networks)
+            if refusal:
+                raise FetchError("forbidden_address", f"{host}: {refusal}", url)
+        path = parts.path or "/"
+        if parts.query:
+            path += "?" + parts.query
+        return scheme, host, port, addresses[0], path
+
+    def _once(self, url: str, headers: dict[str, str]) -> Response:
+        scheme, host, port, ip, path = self._target(url)
+        self.pace(host)
+        timeout = urllib3.Timeout(connect=self.policy.timeout, read=self.policy.timeout)
+        default_port = 443 if scheme == "https" else 80
+        host_header = host if port == default_port else f"{host}:{port}"
+        if ":" in host and not host.startswith("["):
+            host_header = f"[{host}]" if port == default_port else f"[{host}]:{port}"
+        if scheme == "https":
+            pool: urllib3.HTTPConnectionPool = urllib3.HTTPSConnectionPool(
+                ip, port, timeout=timeout, retries=False, server_hostname=host, assert_hostname=host, maxsize=1
+            )
+        else:
+            pool = urllib3.HTTPConnectionPool(ip, port, timeout=timeout, retries=False, maxsize=1)
+        started = time.monotonic()
+        try:
+            resp = pool.urlopen(
+                "GET",
+                path,
+                headers={**headers, "Host": host_header},
+                redirect=False,
+                retries=False,
+                preload_content=False,
+                decode_content=False,
+            )
+            try:
+                return self._read(url, resp, started)
+            finally:
+                resp.release_conn()
+        except Urllib3Timeout as exc:
+            raise FetchError("timeout", f"no answer within {self.policy.timeout:.0f} s", url) from exc
+        except (Urllib3Error, OSError) as exc:
+            raise FetchError("connection_error", f"{type(exc).__name__}: {exc}", url) from exc
+        finally:
+            pool.close()
+
+    def _read(self, url: str, resp, started: float) -> Response:
+        headers = {k.lower(): v for k, v in resp.headers.items()}
+        status = resp.status
+        if status in RETRY_STATUSES or status in REDIRECT_STATUSES or status == 304 or status >= 400:
+            return Response(url, status, headers)
+        cap = self.policy.max_bytes
+        length = headers.get("content-length", "")
+        if length.isdigit() and int(length) > cap:
+            raise FetchError("too_large", f"Content-Length {length} is over the {cap}-byte cap", url, status)
+        try:
+            decoder = _Decoder(headers.get("content-encoding", ""), cap)
+        except ValueError as exc:
+            raise FetchError("bad_encoding", f"unsupported Content-Encoding {exc}", url, status) from exc
+        body = bytearray()
+        raw = 0
+        try:
+            for chunk in resp.stream(_CHUNK, decode_content=False):
+                raw += len(chunk)
+                if raw > cap:
+                    raise OverflowError
+                body += decoder.feed(chunk)
+                if time.monotonic() - started > self.policy.deadline_seconds:
+                    raise FetchError(
+                        "timeout", f"body still arriving after {self.policy.deadline_seconds:.0f} s", url, status
+                    )
+        except OverflowError as exc:
+            raise FetchError("too_large", f"body over the {cap}-byte cap (after decompression)", url, status) from exc
+        except zlib.error as exc:
+            raise FetchError("bad_encoding", f"corrupt compressed body: {exc}", url, status) from exc
+        return Response(url, status, headers, bytes(body))
+
+
+class Pacer:
+    """At most ``rate`` requests per second to each host: ``pace(host)``
+    sleeps until the host's next slot.  ``slots`` is host -> next allowed
+    time (epoch seconds); the Beam stage loads it from keyed state and
+    writes it back, so the limit holds across bundles and workers."""
+
+    def __init__(self, rate: float, slots: dict[str, float] | None = None,
+                 clock: Callable[[], float] = time.time, sleep: Callable[[float], None] = time.sleep):  # fmt: skip
+        self.interval = 1.0 / rate
+        self.slots = dict(slots or {})
+        self.clock = clock
+        self.sleep = sleep
+
+    def __call__(self, host: str) -> None:
+        now = self.clock()
+        slot = self.slots.get(host, 0.0)
+        if slot > now:
+            self.sleep(slot - now)
+            now = slot
+        self.slots[host] = now + self.interval

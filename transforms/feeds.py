@@ -1,0 +1,289 @@
+"""Feed source: poll RSS/Atom feeds, fetch each new entry's page.
+
+    Ticks (once, or every --poll_seconds)
+      -> one element per feed, keyed by the feed's host
+      -> FetchFeeds   (state per host: next request slot, robots.txt,
+                       ETag/Last-Modified per feed)         -> entries
+      -> keyed by entry (guid, else normalized link)
+      -> SkipSeen     (state per entry, expiring by event-time timer)
+      -> keyed by the page's host
+      -> FetchPages   (state per host: next request slot, robots.txt)
+      -> RawDocument (html, with the feed's metadata) -> Decode
+
+All memory of what was fetched lives in keyed state, never in a process:
+any worker may poll any feed, and Dataflow keeps the state across restarts
+and updates.  Each host's state is read and written by one key at a time,
+so the per-host rate limit holds however many workers run.  Feeds and pages
+are paced by separate steps; a host that serves both a feed and its pages
+gets the page rate plus one request per feed per poll.
+
+Failures become rejects: stage ``feed`` for a feed (``http_error``,
+``timeout``, ``not_a_feed``, ``xml_entities``, ``robots_disallowed``, ...),
+stage ``fetch`` for a page.  One failed feed or page never stops the rest.
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Iterator
+from dataclasses import dataclass
+from typing import Any
+
+import apache_beam as beam
+from apache_beam.coders import PickleCoder
+from apache_beam.transforms.periodicsequence import PeriodicImpulse
+from apache_beam.transforms.timeutil import TimeDomain
+from apache_beam.transforms.userstate import ReadModifyWriteStateSpec, TimerSpec, on_timer
+from apache_beam.utils.timestamp import Timestamp
+
+from transforms.common import DOCUMENTS_IN, REJECTS, RejectCounter, counter
+from transforms.core.feeds import FeedEntry, FeedError, RobotsRules, host_of, parse_feed, robots_url
+from transforms.core.fetch import Fetcher, FetchError, FetchPolicy, Pacer
+from transforms.core.records import DocMeta, RawDocument, Reject, head_of
+from transforms.read import DecodeFn
+
+FEED_ACCEPT = "application/rss+xml, application/atom+xml, application/xml;q=0.9, text/xml;q=0.9, */*;q=0.5"
+PAGE_ACCEPT = "text/html, application/xhtml+xml;q=0.9, */*;q=0.5"
+ROBOTS_TTL_SECONDS = 24 * 3600
+_KEYED = tuple[str, Any]
+
+
+@dataclass(frozen=True)
+class FeedSettings:
+    policy: FetchPolicy
+    rate_per_host: float = 1.0
+    seen_days: float = 7.0
+
+
+class _Polite:
+    """What both fetching steps share: pacing and robots.txt from keyed state."""
+
+    SLOT = ReadModifyWriteStateSpec("slot", PickleCoder())
+    ROBOTS = ReadModifyWriteStateSpec("robots", PickleCoder())
+
+    def __init__(self, settings: FeedSettings, stage: str) -> None:
+        self.settings = settings
+        self.stage = stage
+
+    def _setup(self) -> None:
+        self._count_reject = RejectCounter()
+        self._documents_in = counter(DOCUMENTS_IN)
+        self._requests = counter(f"{self.stage}.requests")
+
+    def _fetcher(self, host: str, slot_state) -> tuple[Fetcher, Pacer]:
+        pacer = Pacer(self.settings.rate_per_host, {host: slot_state.read() or 0.0})
+
+        def pace(h: str) -> None:
+            self._requests.inc()
+            pacer(h)
+
+        return Fetcher(self.settings.policy, pace=pace), pacer
+
+    def _robots(self, fetcher: Fetcher, url: str, robots_state) -> RobotsRules:
+        cached = robots_state.read()
+        now = time.time()
+        if cached is not None and now - cached[2] < ROBOTS_TTL_SECONDS:
+            return RobotsRules(cached[0], cached[1])
+        try:
+            response = fetcher.get(robots_url(url), accept="text/plain")
+            status, body = response.status, response.body
+        except FetchError as exc:
+            status, body = exc.status, b""
+        robots_state.write((status, body, now))
+        return RobotsRules(status, body)
+
+    def _reject(self, source: str, reason: str, detail: str, data: bytes = b"", url: str | None = None):
+        self._documents_in.inc()
+        reject = Reject(source, self.stage, reason, detail, head_of(data), url, len(data) if data else None)
+        return beam.pvalue.TaggedOutput(REJECTS, self._count_reject(reject))
+
+
+class FetchFeedsFn(_Polite, beam.DoFn):
+    """(host, feed URL) -> FeedEntry of the feed, or a ``feed`` reject."""
+
+    VALIDATORS = ReadModifyWriteStateSpec("validators", PickleCoder())
+
+    def __init__(self, settings: FeedSettings) -> None:
+        beam.DoFn.__init__(self)
+        _Polite.__init__(self, settings, "feed")
+
+    def setup(self) -> None:
+        self._setup()
+        self._not_modified = counter("feed.not_modified")
+        self._entries = counter("feed.entries")
+
+    def process(
+        self,
+        element: tuple[str, str],
+        slot=beam.DoFn.StateParam(_Polite.SLOT),
+        robots=beam.DoFn.StateParam(_Polite.ROBOTS),
+        validators=beam.DoFn.StateParam(VALIDATORS),
+    ) -> Iterator:
+        host, url = element
+        fetcher, pacer = self._fetcher(host, slot)
+        try:
+            yield from self._poll(fetcher, url, robots, validators)
+        finally:
+            slot.write(pacer.slots.get(host, 0.0))
+
+    def _poll(self, fetcher: Fetcher, url: str, robots, validators) -> Iterator:
+        if not self._robots(fetcher, url, robots).allows(url):
+            yield self._reject(url, "robots_disallowed", "robots.txt disallows this feed", url=url)
+            return
+        known = dict(validators.read() or {})
+        etag, modified = known.get(url, (None, None))
+        try:
+            response = fetcher.get(url, etag=etag, last_modified=modified, accept=FEED_ACCEPT)
+        except FetchError as exc:
+            yield self._reject(url, exc.reason, exc.detail, url=url)
+            return
+        if response.not_modified:
+            self._not_modified.inc()
+            return
+        try:
+            feed = parse_feed(response.body, response.url, response.content_type)
+        except FeedError as exc:
+            yield self._reject(url, exc.reason, exc.detail, response.body, url)
+            return
+        if response.etag or response.last_modified:
+            known[url] = (response.etag, response.last_modified)
+            validators.write(known)
+        self._entries.inc(len(feed.entries))
+        yield from feed.entries
+
+
+class SkipSeenFn(beam.DoFn):
+    """(entry key, FeedEntry) -> the entry, unless seen in the last
+    ``seen_days``.  Each sighting pushes the expiry back, so an entry stays
+    known for as long as its feed keeps listing it, and some days more."""
+
+    SEEN = ReadModifyWriteStateSpec("seen", PickleCoder())
+    EXPIRY = TimerSpec("expiry", TimeDomain.WATERMARK)
+
+    def __init__(self, seen_days: float) -> None:
+        self.seen_days = seen_days
+
+    def setup(self) -> None:
+        self._new = counter("feed.entries_new")
+        self._seen_before = counter("feed.entries_seen_before")
+
+    def process(
+        self,
+        element: tuple[str, FeedEntry],
+        ts=beam.DoFn.TimestampParam,
+        seen=beam.DoFn.StateParam(SEEN),
+        expiry=beam.DoFn.TimerParam(EXPIRY),
+    ) -> Iterator[FeedEntry]:
+        _, entry = element
+        expiry.set(Timestamp(micros=ts.micros // 1000 * 1000) + round(self.seen_days * 86400))
+        if seen.read():
+            self._seen_before.inc()
+            return
+        seen.write(True)
+        self._new.inc()
+        yield entry
+
+    @on_timer(EXPIRY)
+    def forget(self, seen=beam.DoFn.StateParam(SEEN)) -> None:
+        seen.clear()
+
+
+class FetchPagesFn(_Polite, beam.DoFn):
+    """(host, FeedEntry) -> RawDocument of the entry's page, or a ``fetch`` reject."""
+
+    def __init__(self, settings: FeedSettings) -> None:
+        beam.DoFn.__init__(self)
+        _Polite.__init__(self, settings, "fetch")
+
+    def setup(self) -> None:
+        self._setup()
+
+    def process(
+        self,
+        element: tuple[str, FeedEntry],
+        slot=beam.DoFn.StateParam(_Polite.SLOT),
+        robots=beam.DoFn.StateParam(_Polite.ROBOTS),
+    ) -> Iterator:
+        host, entry = element
+        fetcher, pacer = self._fetcher(host, slot)
+        try:
+            yield from self._fetch(fetcher, entry, robots)
+        finally:
+            slot.write(pacer.slots.get(host, 0.0))
+
+    def _fetch(self, fetcher: Fetcher, entry: FeedEntry, robots) -> Iterator:
+        if not self._robots(fetcher, entry.link, robots).allows(entry.link):
+            yield self._reject(entry.link, "robots_disallowed", "robots.txt disallows this page", url=entry.link)
+            return
+        try:
+            response = fetcher.get(entry.link, accept=PAGE_ACCEPT)
+        except FetchError as exc:
+            yield self._reject(entry.link, exc.reason, exc.detail, url=entry.link)
+            return
+        if not response.body.strip():
+            yield self._reject(entry.link, "empty", "the page has no body", url=entry.link)
+            return
+        self._documents_in.inc()
+        meta = DocMeta(
+            url=entry.link,
+            outlet=entry.outlet,
+            title=entry.title,
+            published=entry.published,
+            lang=entry.lang,
+            summary=entry.summary,
+        )
+        yield RawDocument(source_uri=entry.link, kind="html", data=response.body, meta=meta)
+
+
+def _by_host(url: str) -> tuple[str, str]:
+    return host_of(url), url
+
+
+def _entry_by_key(entry: FeedEntry) -> tuple[str, FeedEntry]:
+    return entry.key, entry
+
+
+def _entry_by_host(entry: FeedEntry) -> tuple[str, FeedEntry]:
+    return host_of(entry.link), entry
+
+
+class ReadFeeds(beam.PTransform):
+    """Feed URLs -> {'documents': DecodedDocument, 'rejects': Reject}.
+
+    ``poll_seconds`` None reads every feed once (a bounded, batch source);
+    otherwise feeds are polled every ``poll_seconds`` until the job stops.
+    """
+
+    def __init__(self, feeds: list[str], settings: FeedSettings, *, poll_seconds: float | None = None) -> None:
+        super().__init__()
+        self.feeds = list(feeds)
+        self.settings = settings
+        self.poll_seconds = poll_seconds
+
+    def expand(self, pbegin):
+        feeds = self.feeds
+        if self.poll_seconds is None:
+            urls = pbegin | "Feeds" >> beam.Create(feeds)
+        else:
+            urls = (
+                pbegin
+                | "Ticks" >> PeriodicImpulse(fire_interval=self.poll_seconds)
+                | "Feeds" >> beam.FlatMap(lambda _tick: feeds)
+            )
+        polled = (
+            urls
+            | "ByFeedHost" >> beam.Map(_by_host)
+            | "FetchFeeds"
+            >> beam.ParDo(FetchFeedsFn(self.settings)).with_input_types(_KEYED).with_outputs(REJECTS, main="entries")
+        )
+        pages = (
+            polled.entries
+            | "ByEntry" >> beam.Map(_entry_by_key)
+            | "SkipSeen" >> beam.ParDo(SkipSeenFn(self.settings.seen_days)).with_input_types(_KEYED)
+            | "ByPageHost" >> beam.Map(_entry_by_host)
+            | "FetchPages"
+            >> beam.ParDo(FetchPagesFn(self.settings)).with_input_types(_KEYED).with_outputs(REJECTS, main="raw")
+        )
+        decoded = pages.raw | "Decode" >> beam.ParDo(DecodeFn()).with_outputs(REJECTS, main="documents")
+        rejects = (polled[REJECTS], pages[REJECTS], decoded[REJECTS]) | "FeedRejects" >> beam.Flatten()
+        return {"documents": decoded.documents, "rejects": rejects}
