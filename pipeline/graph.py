@@ -219,13 +219,22 @@ def read_feed_list(spec: str) -> list[str]:
         raise ValueError(f"--feeds {spec!r}: {exc}") from exc
 
 
-def read_source(opts: NewsbeamOptions, streaming: bool) -> beam.PTransform:
+LOCAL_RUNNERS = (None, "DirectRunner", "BundleBasedDirectRunner", "SwitchingDirectRunner", "FnApiRunner")
+
+
+def read_source(opts: NewsbeamOptions, streaming: bool, runner: str | None = None) -> beam.PTransform:
     """The Read step the flags describe: a composite giving documents and rejects."""
     if opts.feeds:
         feeds = read_feed_list(opts.feeds)
-        if not opts.once and not streaming:
-            raise ValueError("--feeds polls until stopped: pass --streaming, or --once to read each feed once")
-        return ReadFeeds(feeds, fetch_settings(opts), poll_seconds=None if opts.once else opts.poll_seconds)
+        polls = 1 if opts.once else opts.polls
+        if polls is None and not streaming:
+            raise ValueError("--feeds polls until stopped: pass --streaming, or --once / --polls N for a bounded run")
+        if polls is None and runner in LOCAL_RUNNERS:
+            raise ValueError(
+                "--feeds without --once or --polls polls forever, which needs a streaming runner "
+                "(Dataflow, Flink): the local DirectRunner cannot run an endless poll. Use --polls N here."
+            )
+        return ReadFeeds(feeds, fetch_settings(opts), poll_seconds=opts.poll_seconds, polls=polls)
     plan = plan_input(opts.input)
     manifest = resolve_manifest(opts, plan)
     return ReadDocuments(
@@ -253,7 +262,7 @@ def build_pipeline(
     streaming = options.view_as(StandardOptions).streaming
     if not opts.overwrite and not output_is_empty(opts.output):
         raise ValueError(f"--output {opts.output!r} is not empty; choose another folder or pass --overwrite")
-    source = source or read_source(opts, streaming)
+    source = source or read_source(opts, streaming, options.view_as(StandardOptions).runner)
     taxonomy = resolve_taxonomy(opts)
     ingested_at = run_ingested_at(opts)
     output = _absolute(opts.output)

@@ -74,6 +74,14 @@ class NewsbeamOptions(PipelineOptions):
             help="With --feeds: read every feed once, fetch its new pages, and end (a batch run, for cron).",
         )
         parser.add_argument(
+            "--polls",
+            type=int,
+            default=None,
+            help="With --feeds: poll this many times, --poll_seconds apart, then end (a bounded run). "
+            "Without it (and without --once) polling goes on until the job is stopped, which needs a "
+            "streaming runner such as Dataflow.",
+        )
+        parser.add_argument(
             "--poll_seconds",
             type=float,
             default=300.0,
@@ -232,8 +240,13 @@ def validate(opts: NewsbeamOptions, needs_input: bool = True) -> None:
         raise ValueError("--input is required: a folder, file or glob of documents (or --feeds FILE)")
     if len(sources) > 1:
         raise ValueError(f"--{sources[1]} cannot be combined with --{sources[0]}: give one source")
-    if opts.once and not opts.feeds:
-        raise ValueError("--once only applies to --feeds")
+    for flag in ("once", "polls"):
+        if getattr(opts, flag) and not opts.feeds:
+            raise ValueError(f"--{flag} only applies to --feeds")
+    if opts.once and opts.polls is not None:
+        raise ValueError("--polls cannot be combined with --once (which is --polls 1)")
+    if opts.polls is not None and opts.polls < 1:
+        raise ValueError(f"--polls must be 1 or more, got {opts.polls!r}")
     if not opts.output:
         raise ValueError("--output is required: the folder to write Parquet into")
     positive = ("min_chars", "max_bytes", "lang_prefix_chars", "row_group_size")

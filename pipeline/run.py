@@ -199,7 +199,7 @@ def run(argv: list[str] | None = None, source_factory: SourceFactory | None = No
     (``newsbeam replay``)."""
     options = PipelineOptions(argv)
     opts = options.view_as(NewsbeamOptions)
-    if opts.feeds and not opts.once:
+    if opts.feeds and not opts.once and opts.polls is None:
         options.view_as(StandardOptions).streaming = True  # polling never ends
     if opts.overwrite and opts.output:
         clear_output(opts.output)

@@ -45,6 +45,9 @@ from transforms.read import DecodeFn
 FEED_ACCEPT = "application/rss+xml, application/atom+xml, application/xml;q=0.9, text/xml;q=0.9, */*;q=0.5"
 PAGE_ACCEPT = "text/html, application/xhtml+xml;q=0.9, */*;q=0.5"
 ROBOTS_TTL_SECONDS = 24 * 3600
+ROBOTS_RETRY_SECONDS = 600
+# Failures of the robots.txt request that are about the host, not the file.
+HOST_UNUSABLE = frozenset({"forbidden_address", "bad_scheme", "bad_url", "dns_error"})
 _KEYED = tuple[str, Any]
 
 
@@ -82,12 +85,18 @@ class _Polite:
     def _robots(self, fetcher: Fetcher, url: str, robots_state) -> RobotsRules:
         cached = robots_state.read()
         now = time.time()
-        if cached is not None and now - cached[2] < ROBOTS_TTL_SECONDS:
-            return RobotsRules(cached[0], cached[1])
+        if cached is not None:
+            status, body, fetched = cached
+            # An unreachable robots.txt blocks the host, so it is asked again sooner.
+            ttl = ROBOTS_TTL_SECONDS if status is not None and status < 500 else ROBOTS_RETRY_SECONDS
+            if now - fetched < ttl:
+                return RobotsRules(status, body)
         try:
             response = fetcher.get(robots_url(url), accept="text/plain")
             status, body = response.status, response.body
         except FetchError as exc:
+            if exc.reason in HOST_UNUSABLE:
+                raise  # the page itself cannot be fetched either: say why
             status, body = exc.status, b""
         robots_state.write((status, body, now))
         return RobotsRules(status, body)
@@ -127,12 +136,12 @@ class FetchFeedsFn(_Polite, beam.DoFn):
             slot.write(pacer.slots.get(host, 0.0))
 
     def _poll(self, fetcher: Fetcher, url: str, robots, validators) -> Iterator:
-        if not self._robots(fetcher, url, robots).allows(url):
-            yield self._reject(url, "robots_disallowed", "robots.txt disallows this feed", url=url)
-            return
         known = dict(validators.read() or {})
         etag, modified = known.get(url, (None, None))
         try:
+            if not self._robots(fetcher, url, robots).allows(url):
+                yield self._reject(url, "robots_disallowed", "robots.txt disallows this feed", url=url)
+                return
             response = fetcher.get(url, etag=etag, last_modified=modified, accept=FEED_ACCEPT)
         except FetchError as exc:
             yield self._reject(url, exc.reason, exc.detail, url=url)
@@ -212,10 +221,10 @@ class FetchPagesFn(_Polite, beam.DoFn):
             slot.write(pacer.slots.get(host, 0.0))
 
     def _fetch(self, fetcher: Fetcher, entry: FeedEntry, robots) -> Iterator:
-        if not self._robots(fetcher, entry.link, robots).allows(entry.link):
-            yield self._reject(entry.link, "robots_disallowed", "robots.txt disallows this page", url=entry.link)
-            return
         try:
+            if not self._robots(fetcher, entry.link, robots).allows(entry.link):
+                yield self._reject(entry.link, "robots_disallowed", "robots.txt disallows this page", url=entry.link)
+                return
             response = fetcher.get(entry.link, accept=PAGE_ACCEPT)
         except FetchError as exc:
             yield self._reject(entry.link, exc.reason, exc.detail, url=entry.link)
@@ -235,6 +244,28 @@ class FetchPagesFn(_Polite, beam.DoFn):
         yield RawDocument(source_uri=entry.link, kind="html", data=response.body, meta=meta)
 
 
+class PollScheduleFn(beam.DoFn):
+    """Poll number k -> every feed URL, no earlier than k * interval after
+    the first poll.  A bounded run's clock: PeriodicImpulse makes its output
+    unbounded, and a bounded (batch) run cannot group unbounded data."""
+
+    def __init__(self, feeds: list[str], interval: float) -> None:
+        self.feeds = feeds
+        self.interval = interval
+
+    def setup(self) -> None:
+        self._start: float | None = None
+
+    def process(self, k: int) -> Iterator[str]:
+        now = time.time()
+        if self._start is None:
+            self._start = now
+        wait = self._start + k * self.interval - now
+        if wait > 0:
+            time.sleep(wait)
+        yield from self.feeds
+
+
 def _by_host(url: str) -> tuple[str, str]:
     return host_of(url), url
 
@@ -250,25 +281,31 @@ def _entry_by_host(entry: FeedEntry) -> tuple[str, FeedEntry]:
 class ReadFeeds(beam.PTransform):
     """Feed URLs -> {'documents': DecodedDocument, 'rejects': Reject}.
 
-    ``poll_seconds`` None reads every feed once (a bounded, batch source);
-    otherwise feeds are polled every ``poll_seconds`` until the job stops.
+    Feeds are polled every ``poll_seconds``: ``polls`` times (1 is a plain
+    batch read), or until the job is stopped when ``polls`` is None.
     """
 
-    def __init__(self, feeds: list[str], settings: FeedSettings, *, poll_seconds: float | None = None) -> None:
+    def __init__(self, feeds: list[str], settings: FeedSettings, *, poll_seconds: float = 300.0,
+                 polls: int | None = 1) -> None:  # fmt: skip
         super().__init__()
         self.feeds = list(feeds)
         self.settings = settings
         self.poll_seconds = poll_seconds
+        self.polls = polls
 
     def expand(self, pbegin):
         feeds = self.feeds
-        if self.poll_seconds is None:
-            urls = pbegin | "Feeds" >> beam.Create(feeds)
-        else:
+        if self.polls is None:
             urls = (
                 pbegin
                 | "Ticks" >> PeriodicImpulse(fire_interval=self.poll_seconds)
                 | "Feeds" >> beam.FlatMap(lambda _tick: feeds)
+            )
+        else:
+            urls = (
+                pbegin
+                | "Polls" >> beam.Create(range(self.polls))
+                | "Feeds" >> beam.ParDo(PollScheduleFn(feeds, self.poll_seconds))
             )
         polled = (
             urls
