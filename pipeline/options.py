@@ -98,8 +98,7 @@ class NewsbeamOptions(PipelineOptions):
             "--requests_per_host",
             type=float,
             default=1.0,
-            help="Most HTTP requests per second to one host, robots.txt and retries included "
-            "(default %(default)s).",
+            help="Most HTTP requests per second to one host, robots.txt and retries included (default %(default)s).",
         )
         parser.add_argument(
             "--fetch_timeout",

@@ -65,7 +65,7 @@ def seed_page(title: str, body: str, lang: str = "ar") -> bytes:
         f'<!DOCTYPE html><html lang="{lang}"><head><meta charset="utf-8"><title>{html.escape(title)}</title>'
         f"</head><body><nav><a href='/'>الرئيسية</a></nav><article><h1>{html.escape(title)}</h1>"
         f"{paragraphs}</article><footer>جميع الحقوق محفوظة</footer></body></html>"
-    ).encode("utf-8")
+    ).encode()
 
 
 def seed_articles() -> list[tuple[str, str, str, datetime]]:

@@ -136,7 +136,10 @@ def test_feed_pages_land_in_parquet_with_feed_metadata(once):
 
 def test_every_bad_feed_and_page_is_a_reject_with_its_reason(once, site):
     summary, out, _ = once
-    rejects = {(r["stage"], r["reason"], r["source_uri"].replace(site.base, "")) for r in read_table(out, "rejects").to_pylist()}
+    rejects = {
+        (r["stage"], r["reason"], r["source_uri"].replace(site.base, ""))
+        for r in read_table(out, "rejects").to_pylist()
+    }
     assert rejects == {
         ("feed", "not_a_feed", "/notfeed.xml"),
         ("feed", "xml_entities", "/bomb.xml"),
