@@ -2,13 +2,15 @@
 
 ``newsbeam run --input PATH --output DIR [any Beam option]`` runs the
 pipeline; every flag after ``run`` goes to Beam's option parser unchanged.
-``newsbeam tag FILE`` tags one file with conflict topics.
+``newsbeam replay``, ``newsbeam publish`` and ``newsbeam tag`` are described
+in their modules.
 """
 
 from __future__ import annotations
 
 import sys
 
+from pipeline import publish as publish_module
 from pipeline import replay as replay_module
 from pipeline import run as run_module
 from pipeline import tag as tag_module
@@ -21,6 +23,9 @@ commands:
   replay  FOLDER --output DIR [--late_copies N] [--late_by_hours H] [options]
           run the streaming pipeline on saved documents as a test stream
           (in event-time order, windows closing between them)
+  publish FOLDER --topic projects/P/topics/T
+          publish saved documents as Pub/Sub messages (to replay them into a
+          job reading --input_subscription; honours PUBSUB_EMULATOR_HOST)
   tag     FILE [--title T] [--lang L] [--taxonomy YAML] [--json]
           tag one saved page or text file with conflict topics, and say why
 """
@@ -36,6 +41,8 @@ def main(argv: list[str] | None = None) -> int:
         return run_module.main(rest)
     if command == "replay":
         return replay_module.main(rest)
+    if command == "publish":
+        return publish_module.main(rest)
     if command == "tag":
         return tag_module.main(rest)
     print(f"newsbeam: unknown command {command!r}\n\n{USAGE}", file=sys.stderr)

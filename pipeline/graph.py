@@ -39,6 +39,7 @@ from transforms.dedup import Deduplicate, SingleStories
 from transforms.extract import ExtractArticles, StreamTiming
 from transforms.feeds import FeedSettings, ReadFeeds
 from transforms.language import DetectLanguage
+from transforms.pubsub import ReadPubSub
 from transforms.read import ReadDocuments
 from transforms.topics import TagTopics
 from transforms.write import WindowSpec, WriteParquet
@@ -224,6 +225,15 @@ LOCAL_RUNNERS = (None, "DirectRunner", "BundleBasedDirectRunner", "SwitchingDire
 
 def read_source(opts: NewsbeamOptions, streaming: bool, runner: str | None = None) -> beam.PTransform:
     """The Read step the flags describe: a composite giving documents and rejects."""
+    if opts.input_subscription or opts.input_topic:
+        if not streaming:
+            raise ValueError("--input_subscription/--input_topic read an endless stream: pass --streaming")
+        return ReadPubSub(
+            subscription=opts.input_subscription,
+            topic=opts.input_topic,
+            settings=fetch_settings(opts),
+            max_bytes=opts.max_bytes,
+        )
     if opts.feeds:
         feeds = read_feed_list(opts.feeds)
         polls = 1 if opts.once else opts.polls

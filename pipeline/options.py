@@ -6,11 +6,16 @@ built and raises ``ValueError`` naming the flag at fault.
 
 from __future__ import annotations
 
+import re
+
 from apache_beam.options.pipeline_options import PipelineOptions
 
 from transforms.core.fetch import parse_networks
 from transforms.core.timeparse import parse_time
 from transforms.core.topics import ScoringParams
+
+PUBSUB_SUBSCRIPTION = re.compile(r"projects/[^/]+/subscriptions/[^/]+")
+PUBSUB_TOPIC = re.compile(r"projects/[^/]+/topics/[^/]+")
 
 # Chosen from `make eval-dedup`; the README records the figures behind them.
 DEDUP_DEFAULTS = {
@@ -66,6 +71,19 @@ class NewsbeamOptions(PipelineOptions):
             default=None,
             help="File listing RSS/Atom feed URLs (one per line, # comments) or an OPML outline. "
             "Feeds are polled every --poll_seconds (a streaming job) or read once with --once.",
+        )
+        parser.add_argument(
+            "--input_subscription",
+            default=None,
+            help="Pub/Sub subscription to read documents from (projects/P/subscriptions/S): each message "
+            "is a page, a text or a URL to fetch, with url/outlet/published/title/lang attributes. "
+            "A streaming job.",
+        )
+        parser.add_argument(
+            "--input_topic",
+            default=None,
+            help="Pub/Sub topic to read from (projects/P/topics/T) through a subscription the job creates; "
+            "prefer --input_subscription in production, since messages published while no job runs are lost.",
         )
         parser.add_argument(
             "--once",
@@ -234,9 +252,17 @@ class NewsbeamOptions(PipelineOptions):
 
 def validate(opts: NewsbeamOptions, needs_input: bool = True) -> None:
     """Raise ValueError naming the first flag whose value cannot work."""
-    sources = [flag for flag in ("input", "feeds") if getattr(opts, flag)]
+    sources = [flag for flag in ("input", "feeds", "input_subscription", "input_topic") if getattr(opts, flag)]
     if needs_input and not sources:
-        raise ValueError("--input is required: a folder, file or glob of documents (or --feeds FILE)")
+        raise ValueError(
+            "--input is required: a folder, file or glob of documents "
+            "(or --feeds FILE, --input_subscription or --input_topic)"
+        )
+    patterns = {"input_subscription": PUBSUB_SUBSCRIPTION, "input_topic": PUBSUB_TOPIC}
+    for flag, pattern in patterns.items():
+        value = getattr(opts, flag)
+        if value and not pattern.fullmatch(value):
+            raise ValueError(f"--{flag} {value!r} is not of the form {pattern.pattern}")
     if len(sources) > 1:
         raise ValueError(f"--{sources[1]} cannot be combined with --{sources[0]}: give one source")
     for flag in ("once", "polls"):

@@ -199,8 +199,8 @@ def run(argv: list[str] | None = None, source_factory: SourceFactory | None = No
     (``newsbeam replay``)."""
     options = PipelineOptions(argv)
     opts = options.view_as(NewsbeamOptions)
-    if opts.feeds and not opts.once and opts.polls is None:
-        options.view_as(StandardOptions).streaming = True  # polling never ends
+    if (opts.feeds and not opts.once and opts.polls is None) or opts.input_subscription or opts.input_topic:
+        options.view_as(StandardOptions).streaming = True  # an endless source
     if opts.overwrite and opts.output:
         clear_output(opts.output)
     started = time.monotonic()
@@ -208,7 +208,11 @@ def run(argv: list[str] | None = None, source_factory: SourceFactory | None = No
     source = source_factory(opts) if source_factory else None
     build_pipeline(p, options, source=source)
     result = p.run()
-    result.wait_until_finish()
+    try:
+        result.wait_until_finish()
+    except KeyboardInterrupt:  # how an endless local streaming run is stopped
+        print("newsbeam: stopping the job", file=sys.stderr)
+        result.cancel()
     summary = summarize(result, time.monotonic() - started)
     if result.state == PipelineState.DONE:
         temp = temp_root(options, opts.output)

@@ -1,0 +1,89 @@
+"""``newsbeam publish FOLDER --topic projects/P/topics/T``: saved documents
+as Pub/Sub messages, for replaying them into a running streaming job.
+
+One message per document, in event-time order: the file's bytes as data;
+``kind``, ``path`` (so doc_ids match a batch run of the folder) and what the
+manifest knows (``url``, ``outlet``, ``published``, ``lang``) as attributes.
+With ``PUBSUB_EMULATOR_HOST`` set, messages go to the local emulator.
+
+Old articles are late for a job that reads them now: give the job an
+``--allowed_lateness_hours`` that covers their age, or they go to its
+rejects as ``late``.
+"""
+
+from __future__ import annotations
+
+import argparse
+import sys
+from datetime import UTC, datetime
+
+from apache_beam.io.filesystem import CompressionTypes
+from apache_beam.io.filesystems import FileSystems
+from apache_beam.options.pipeline_options import PipelineOptions
+
+from pipeline.graph import plan_input, resolve_manifest
+from pipeline.options import PUBSUB_TOPIC, NewsbeamOptions
+from transforms.core.manifest import parse_manifest
+from transforms.core.records import DocMeta
+from transforms.read import kind_of, relative_to
+
+MAX_MESSAGE_BYTES = 10_000_000  # Pub/Sub's limit is 10 MB per message
+
+
+def messages(folder: str, manifest_flag: str | None = None) -> list[tuple[bytes, dict[str, str]]]:
+    """(data, attributes) of every document under ``folder``, oldest first."""
+    opts = PipelineOptions(["--input", folder] + (["--manifest", manifest_flag] if manifest_flag else []))
+    nopts = opts.view_as(NewsbeamOptions)
+    plan = plan_input(folder)
+    spec = resolve_manifest(nopts, plan)
+    manifest: dict[str, DocMeta] = {}
+    manifest_dir = plan.root
+    if spec:
+        with FileSystems.open(spec[0]) as fh:
+            manifest = parse_manifest(fh.read().decode("utf-8-sig"))
+        manifest_dir = spec[1]
+    out = []
+    for metadata in FileSystems.match([plan.pattern])[0].metadata_list:
+        kind = kind_of(metadata.path)
+        if kind not in ("html", "text"):
+            continue
+        with FileSystems.open(metadata.path, compression_type=CompressionTypes.AUTO) as fh:
+            data = fh.read(MAX_MESSAGE_BYTES + 1)
+        meta = manifest.get(relative_to(metadata.path, manifest_dir), DocMeta())
+        attrs = {"kind": kind, "path": relative_to(metadata.path, plan.root)}
+        for key in ("url", "outlet", "title", "lang"):
+            if getattr(meta, key):
+                attrs[key] = getattr(meta, key)
+        if meta.published:
+            attrs["published"] = meta.published.isoformat()
+        out.append((data, attrs))
+    epoch = datetime.min.replace(tzinfo=UTC).isoformat()
+    out.sort(key=lambda m: (m[1].get("published", epoch), m[1]["path"]))
+    return out
+
+
+def main(argv: list[str]) -> int:
+    parser = argparse.ArgumentParser(prog="newsbeam publish", description=__doc__.split("\n\n")[0])
+    parser.add_argument("folder", help="Folder (or glob) of saved documents, e.g. seeds/")
+    parser.add_argument("--topic", required=True, help="Pub/Sub topic: projects/P/topics/T")
+    parser.add_argument("--manifest", default=None, help="Sidecar CSV (default: manifest.csv in the folder)")
+    args = parser.parse_args(argv)
+    if not PUBSUB_TOPIC.fullmatch(args.topic):
+        print(f"newsbeam publish: error: --topic {args.topic!r} is not projects/P/topics/T", file=sys.stderr)
+        return 2
+    try:
+        batch = messages(args.folder, args.manifest)
+    except ValueError as exc:
+        print(f"newsbeam publish: error: {exc}", file=sys.stderr)
+        return 2
+    too_big = [a["path"] for d, a in batch if len(d) > MAX_MESSAGE_BYTES]
+    if too_big:
+        print(f"newsbeam publish: error: over Pub/Sub's 10 MB message limit: {too_big}", file=sys.stderr)
+        return 2
+    from google.cloud import pubsub_v1  # only this command needs the client
+
+    publisher = pubsub_v1.PublisherClient()
+    futures = [publisher.publish(args.topic, data, **attrs) for data, attrs in batch]
+    ids = [f.result(timeout=60) for f in futures]
+    print(f"published {len(ids)} documents to {args.topic}")
+    return 0
