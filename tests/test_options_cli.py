@@ -37,6 +37,13 @@ def _build(tmp_path, *flags):
         (["--taxonomy", "/no/such/taxonomy.yaml"], "--taxonomy"),
         (["--topic_min_score", "0"], "--topic_min_score"),
         (["--topic_min_share", "1.5"], "--topic_min_share"),
+        (["--allowed_lateness_hours", "0"], "--allowed_lateness_hours"),
+        (["--window_minutes", "-1"], "--window_minutes"),
+        (["--requests_per_host", "0"], "--requests_per_host"),
+        (["--fetch_retries", "-1"], "--fetch_retries"),
+        (["--allow_networks", "intranet"], "--allow_networks"),
+        (["--once"], "--once"),
+        (["--feeds", "/no/such/feeds.txt"], "--feeds cannot be combined with --input"),
     ],
 )
 def test_bad_flags_raise_value_error_naming_the_flag(tmp_path, flags, named):
@@ -85,3 +92,30 @@ def test_unknown_command_and_help(tmp_path):
     assert _cli("frobnicate", cwd=tmp_path).returncode == 2
     helped = _cli("--help", cwd=tmp_path)
     assert helped.returncode == 0 and "run" in helped.stdout
+
+
+def _source(tmp_path, *flags):
+    options = PipelineOptions(["--output", str(tmp_path / "o"), *flags])
+    build_pipeline(beam.Pipeline(options=options), options)
+
+
+def test_streaming_sources_are_checked_when_the_graph_is_built(tmp_path):
+    feeds = tmp_path / "feeds.txt"
+    feeds.write_text("https://news.example/rss\n")
+    bad = tmp_path / "bad.txt"
+    bad.write_text("https://news.example/rss\nnews.example/atom\n")
+    cases = [
+        (["--feeds", str(tmp_path / "missing.txt"), "--once"], "--feeds .* does not exist"),
+        (["--feeds", str(bad), "--once"], "--feeds .*news.example/atom"),
+        (["--feeds", str(feeds)], "--once"),
+        (["--feeds", str(feeds), "--streaming"], "--polls N"),
+        (["--feeds", str(feeds), "--polls", "0"], "--polls"),
+        (["--feeds", str(feeds), "--once", "--polls", "2"], "--polls"),
+        (["--input_subscription", "my-subscription", "--streaming"], "--input_subscription"),
+        (["--input_topic", "projects/p/subscriptions/s", "--streaming"], "--input_topic"),
+        (["--input_subscription", "projects/p/subscriptions/s"], "--streaming"),
+        (["--input_topic", "projects/p/topics/t", "--feeds", str(feeds)], "cannot be combined"),
+    ]
+    for flags, message in cases:
+        with pytest.raises(ValueError, match=message):
+            _source(tmp_path, *flags)

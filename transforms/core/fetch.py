@@ -109,7 +109,7 @@ def address_refusal(ip: str, allow: Iterable[Network]) -> str | None:
         return None
     if isinstance(addr, ipaddress.IPv6Address) and addr.ipv4_mapped:
         addr = addr.ipv4_mapped
-    for kind in ("loopback", "link_local", "private", "multicast", "reserved", "unspecified"):
+    for kind in ("unspecified", "loopback", "link_local", "private", "multicast", "reserved"):
         if getattr(addr, f"is_{kind}"):
             return f"{ip} is a {kind.replace('_', '-')} address"
     return None
