@@ -26,6 +26,7 @@ from transforms.common import (
     DUPLICATE_ROWS,
     REJECT_FILES,
     REJECT_ROWS,
+    utc_of,
 )
 from transforms.core.feeds import parse_feed_list
 from transforms.core.fetch import FetchPolicy, parse_networks
@@ -190,7 +191,7 @@ def stream_timing(opts: NewsbeamOptions) -> tuple[StreamTiming, WindowSpec]:
 def reject_row(reject: Reject, ingested_at: datetime | None, ts=beam.DoFn.TimestampParam) -> dict:
     """A reject's row; in streaming (``ingested_at`` None) stamped with its arrival."""
     if ingested_at is None:
-        ingested_at = datetime.fromtimestamp(ts.micros // 1000 / 1000, UTC)
+        ingested_at = utc_of(ts)
     return reject.to_row(ingested_at)
 
 

@@ -7,6 +7,7 @@ per-host rate limit holds; a second poll sends conditional headers, gets a
 from __future__ import annotations
 
 import itertools
+import re
 import time
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
@@ -86,7 +87,7 @@ def _serve_everything(site: Site) -> tuple[Path, dict[str, str]]:
         body = retarget((FEEDS / name).read_bytes(), base)
         site.route(f"/feeds/{name}", lambda r, b=body: Response(b, content_type="application/xml"))
         feeds.append(f"{base}/feeds/{name}")
-    site.route(__import__("re").compile(r"^/real/.*"), real_page)
+    site.route(re.compile(r"^/real/.*"), real_page)
     return feeds, links
 
 

@@ -135,8 +135,8 @@ def test_streaming_job_reads_what_newsbeam_publish_sends(emulator, monkeypatch, 
             assert mine[column] == row[column], column
         assert mine["source_uri"].startswith(subscription + "#")
     # The fetched page repeats seed 0's text an hour later: a copy of it.
-    assert fetched[0]["story_id"] == batch[[r["source_uri"].endswith(seed_articles()[0][0] + ".txt")
-                                            for r in batch].index(True)]["doc_id"]  # fmt: skip
+    seed0 = next(r for r in batch if r["source_uri"].endswith(seed_articles()[0][0] + ".txt"))
+    assert fetched[0]["story_id"] == seed0["doc_id"]
 
 
 def _process(message) -> list:

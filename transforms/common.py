@@ -2,7 +2,11 @@
 
 from __future__ import annotations
 
+from datetime import UTC, datetime
+from typing import Any
+
 from apache_beam.metrics import Metrics
+from apache_beam.utils.timestamp import Timestamp
 
 from transforms.core.records import Reject
 
@@ -19,6 +23,16 @@ DUPLICATE_FILES = "duplicates_files_written"
 REJECT_ROWS = "rejects_rows_written"
 REJECT_FILES = "rejects_files_written"
 TOPICS_PREFIX = "topics."
+
+# Input hint of every keyed stateful step: string keys get a deterministic coder.
+KEYED = tuple[str, Any]
+
+
+def utc_of(ts: Timestamp) -> datetime:
+    """An element timestamp as a UTC datetime, cut to the millisecond:
+    runners carry timestamps in milliseconds, so a row is the same whether
+    or not it crossed a process boundary."""
+    return datetime.fromtimestamp(ts.micros // 1000 / 1000, UTC)
 
 
 def counter(name: str):

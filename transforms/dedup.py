@@ -47,7 +47,7 @@ from apache_beam.transforms.util import ReshufflePerKey
 from apache_beam.transforms.window import TimestampedValue
 from apache_beam.utils.timestamp import Timestamp
 
-from transforms.common import counter
+from transforms.common import KEYED, counter
 from transforms.core.dedup import (
     MICROS,
     Fingerprint,
@@ -527,10 +527,6 @@ class ResolveFn(beam.DoFn):
             state.clear()
 
 
-# Keys are strings: the hint gives the stateful steps a deterministic key coder.
-_KEYED = tuple[str, Any]
-
-
 class _Streaming:
     """The streaming form of each keyed step."""
 
@@ -539,7 +535,7 @@ class _Streaming:
         return (
             keyed
             | "ShuffleByText" >> ReshufflePerKey()
-            | "Exact" >> beam.ParDo(ExactFn(horizon_us)).with_input_types(_KEYED).with_outputs(COPIES, main="first")
+            | "Exact" >> beam.ParDo(ExactFn(horizon_us)).with_input_types(KEYED).with_outputs(COPIES, main="first")
         )
 
     @staticmethod
@@ -550,7 +546,7 @@ class _Streaming:
             | "CompareInBand"
             >> beam.ParDo(
                 CompareInBandFn(thresholds=thresholds, horizon_us=horizon_us, max_reps=max_reps)
-            ).with_input_types(_KEYED)
+            ).with_input_types(KEYED)
         )
 
     @staticmethod
@@ -559,7 +555,7 @@ class _Streaming:
             keyed
             | "ShuffleByDoc" >> ReshufflePerKey()
             | "Decide"
-            >> beam.ParDo(DecideFn(bands)).with_input_types(_KEYED).with_outputs(SELVES, CHILDREN, main="stories")
+            >> beam.ParDo(DecideFn(bands)).with_input_types(KEYED).with_outputs(SELVES, CHILDREN, main="stories")
         )
 
     @staticmethod
@@ -569,7 +565,7 @@ class _Streaming:
             | f"ShuffleHop{hop}" >> ReshufflePerKey()
             | f"ResolveHop{hop}"
             >> beam.ParDo(ResolveFn(keep_us=keep_us, last_hop=last_hop))
-            .with_input_types(_KEYED)
+            .with_input_types(KEYED)
             .with_outputs(FORWARD, main="resolved")
         )
 

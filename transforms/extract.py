@@ -11,14 +11,13 @@ from __future__ import annotations
 
 from collections.abc import Iterator
 from dataclasses import dataclass
-from datetime import UTC, datetime, timedelta
+from datetime import datetime, timedelta
 from typing import Any
 
 import apache_beam as beam
 from apache_beam.transforms.window import TimestampedValue
-from apache_beam.utils.timestamp import Timestamp
 
-from transforms.common import REJECTS, NamedCounters, RejectCounter
+from transforms.common import REJECTS, NamedCounters, RejectCounter, utc_of
 from transforms.core.eventtime import choose_event_time, is_too_late, lateness
 from transforms.core.extract import Extracted, ExtractionError, HtmlExtractor, extract_text
 from transforms.core.ids import make_doc_id
@@ -119,7 +118,7 @@ class ExtractFn(beam.DoFn):
         if self.stream is None:
             article = build_article(doc, ext, self.ingested_at)
         else:
-            arrived = _utc(arrival)
+            arrived = utc_of(arrival)
             ingested = self.ingested_at if self.stream.pinned_ingest else arrived
             article = build_article(doc, ext, ingested, arrived_at=arrived, max_future=self.stream.allowed_lateness)
             if is_too_late(article["event_time"], arrived, self.stream.allowed_lateness):
@@ -139,12 +138,6 @@ class ExtractFn(beam.DoFn):
         return beam.pvalue.TaggedOutput(REJECTS, self._count_reject(reject))
 
 
-def _utc(ts: Timestamp) -> datetime:
-    # Runners carry timestamps in milliseconds; cutting here keeps a row the
-    # same whether or not it crossed a process boundary.
-    return datetime.fromtimestamp(ts.micros // 1000 / 1000, UTC)
-
-
 class ExtractArticles(beam.PTransform):
     """DecodedDocument -> {'articles': dict, 'rejects': Reject}.
 
@@ -152,26 +145,11 @@ class ExtractArticles(beam.PTransform):
     and documents later than the allowed lateness are rejected as ``late``.
     """
 
-    def __init__(
-        self,
-        *,
-        min_chars: int,
-        ingested_at: datetime,
-        favor_precision: bool = False,
-        stream: StreamTiming | None = None,
-    ):
+    def __init__(self, **config: Any):
+        """``config``: the keyword arguments of :class:`ExtractFn`."""
         super().__init__()
-        self.min_chars = min_chars
-        self.ingested_at = ingested_at
-        self.favor_precision = favor_precision
-        self.stream = stream
+        self.fn = ExtractFn(**config)
 
     def expand(self, documents):
-        fn = ExtractFn(
-            min_chars=self.min_chars,
-            ingested_at=self.ingested_at,
-            favor_precision=self.favor_precision,
-            stream=self.stream,
-        )
-        out = documents | "Extract" >> beam.ParDo(fn).with_outputs(REJECTS, main="articles")
+        out = documents | "Extract" >> beam.ParDo(self.fn).with_outputs(REJECTS, main="articles")
         return {"articles": out.articles, "rejects": out[REJECTS]}

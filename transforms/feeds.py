@@ -27,7 +27,6 @@ from __future__ import annotations
 import time
 from collections.abc import Iterator
 from dataclasses import dataclass
-from typing import Any
 
 import apache_beam as beam
 from apache_beam.coders import PickleCoder
@@ -36,7 +35,7 @@ from apache_beam.transforms.timeutil import TimeDomain
 from apache_beam.transforms.userstate import ReadModifyWriteStateSpec, TimerSpec, on_timer
 from apache_beam.utils.timestamp import Timestamp
 
-from transforms.common import DOCUMENTS_IN, REJECTS, RejectCounter, counter
+from transforms.common import DOCUMENTS_IN, KEYED, REJECTS, RejectCounter, counter
 from transforms.core.feeds import FeedEntry, FeedError, RobotsRules, host_of, parse_feed, robots_url
 from transforms.core.fetch import Fetcher, FetchError, FetchPolicy, Pacer
 from transforms.core.records import DocMeta, RawDocument, Reject, head_of
@@ -48,7 +47,6 @@ ROBOTS_TTL_SECONDS = 24 * 3600
 ROBOTS_RETRY_SECONDS = 600
 # Failures of the robots.txt request that are about the host, not the file.
 HOST_UNUSABLE = frozenset({"forbidden_address", "bad_scheme", "bad_url", "dns_error"})
-_KEYED = tuple[str, Any]
 
 
 @dataclass(frozen=True)
@@ -311,15 +309,15 @@ class ReadFeeds(beam.PTransform):
             urls
             | "ByFeedHost" >> beam.Map(_by_host)
             | "FetchFeeds"
-            >> beam.ParDo(FetchFeedsFn(self.settings)).with_input_types(_KEYED).with_outputs(REJECTS, main="entries")
+            >> beam.ParDo(FetchFeedsFn(self.settings)).with_input_types(KEYED).with_outputs(REJECTS, main="entries")
         )
         pages = (
             polled.entries
             | "ByEntry" >> beam.Map(_entry_by_key)
-            | "SkipSeen" >> beam.ParDo(SkipSeenFn(self.settings.seen_days)).with_input_types(_KEYED)
+            | "SkipSeen" >> beam.ParDo(SkipSeenFn(self.settings.seen_days)).with_input_types(KEYED)
             | "ByPageHost" >> beam.Map(_entry_by_host)
             | "FetchPages"
-            >> beam.ParDo(FetchPagesFn(self.settings)).with_input_types(_KEYED).with_outputs(REJECTS, main="raw")
+            >> beam.ParDo(FetchPagesFn(self.settings)).with_input_types(KEYED).with_outputs(REJECTS, main="raw")
         )
         decoded = pages.raw | "Decode" >> beam.ParDo(DecodeFn()).with_outputs(REJECTS, main="documents")
         rejects = (polled[REJECTS], pages[REJECTS], decoded[REJECTS]) | "FeedRejects" >> beam.Flatten()

@@ -21,12 +21,11 @@ guards).  A message that cannot be a document is a ``pubsub`` reject.
 from __future__ import annotations
 
 from collections.abc import Iterator
-from typing import Any
 
 import apache_beam as beam
 from apache_beam.io.gcp.pubsub import PubsubMessage, ReadFromPubSub
 
-from transforms.common import DOCUMENTS_IN, REJECTS, RejectCounter, counter
+from transforms.common import DOCUMENTS_IN, KEYED, REJECTS, RejectCounter, counter
 from transforms.core.feeds import FeedEntry, host_of
 from transforms.core.records import DocMeta, RawDocument, Reject, head_of
 from transforms.core.timeparse import parse_time
@@ -35,7 +34,6 @@ from transforms.read import DecodeFn
 
 KINDS = ("html", "text", "url")
 URLS = "urls"
-_KEYED = tuple[str, Any]
 
 
 def message_kind(data: bytes, declared: str | None) -> str | None:
@@ -117,7 +115,7 @@ class ReadPubSub(beam.PTransform):
             REJECTS, URLS, main="raw"
         )
         fetched = parsed[URLS] | "FetchPages" >> beam.ParDo(FetchPagesFn(self.settings)).with_input_types(
-            _KEYED
+            KEYED
         ).with_outputs(REJECTS, main="raw")
         raw = (parsed.raw, fetched.raw) | "AllDocuments" >> beam.Flatten()
         decoded = raw | "Decode" >> beam.ParDo(DecodeFn()).with_outputs(REJECTS, main="documents")

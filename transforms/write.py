@@ -97,17 +97,24 @@ class PartitionedFileNaming:
         return f"{destination}/{name}"
 
 
-class VerifyLandedFn(beam.DoFn):
-    """FileResult -> (final path, row count); raises if the file is missing."""
+class _CountsLanded(beam.DoFn):
+    """Counts the rows and files a writer landed into the table's metrics."""
 
-    def __init__(self, table_path: str, rows_metric: str, files_metric: str):
-        self.table_path = table_path
+    def __init__(self, rows_metric: str, files_metric: str):
         self.rows_metric = rows_metric
         self.files_metric = files_metric
 
     def setup(self) -> None:
         self._rows = counter(self.rows_metric)
         self._files = counter(self.files_metric)
+
+
+class VerifyLandedFn(_CountsLanded):
+    """FileResult -> (final path, row count); raises if the file is missing."""
+
+    def __init__(self, table_path: str, rows_metric: str, files_metric: str):
+        super().__init__(rows_metric, files_metric)
+        self.table_path = table_path
 
     def process(self, result: fileio.FileResult) -> Iterator[tuple[str, int]]:
         path = FileSystems.join(self.table_path, result.file_name)
@@ -140,7 +147,7 @@ def _row_order(row: dict) -> tuple:
     return (row.get("doc_id") or "", row.get("source_uri") or "", row.get("stage") or "")
 
 
-class WritePaneFn(beam.DoFn):
+class WritePaneFn(_CountsLanded):
     """(partition folder, rows of one window pane) -> one Parquet file.
 
     The file is written under a temporary name and renamed into place, and
@@ -150,16 +157,14 @@ class WritePaneFn(beam.DoFn):
 
     def __init__(self, table_path: str, temp_directory: str, schema: pa.Schema, row_group_size: int,
                  rows_metric: str, files_metric: str):  # fmt: skip
+        super().__init__(rows_metric, files_metric)
         self.table_path = table_path
         self.temp_directory = temp_directory
         self.schema = schema
         self.row_group_size = row_group_size
-        self.rows_metric = rows_metric
-        self.files_metric = files_metric
 
     def setup(self) -> None:
-        self._rows = counter(self.rows_metric)
-        self._files = counter(self.files_metric)
+        super().setup()
         self._late_panes = counter("late_panes_written")
 
     def process(
