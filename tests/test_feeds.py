@@ -169,23 +169,27 @@ def test_retries_honour_retry_after_and_the_rate_limit_holds(once, site):
         assert len(gaps) >= 3 and min(gaps) >= 0.95 / RATE, f"requests {min(gaps):.3f} s apart"
 
 
-def test_second_poll_is_conditional_gets_304_and_fetches_nothing_new(site, tmp_path):
-    """Three polls a second apart: the first fetches both pages; the later
-    ones send If-None-Match and If-Modified-Since, get 304, and no page is
-    fetched twice.  The memory of both lives in keyed state."""
+def test_later_polls_are_conditional_and_fetch_only_new_entries(site, tmp_path):
+    """Three polls a second apart.  The first fetches both pages.  The
+    second sends If-None-Match and If-Modified-Since and gets a 304.  For
+    the third the feed has changed: a 200 listing the two old entries and a
+    new one, of which only the new page is fetched.  Validators and seen
+    entries both live in keyed state."""
     now = datetime.now(UTC).replace(microsecond=0)
-    seeds = seed_articles()[:2]
+    seeds = seed_articles()[:3]
     items = [(f"g{n}", f"{site.base}/a{n}.html", title, now - timedelta(minutes=5)) for n, (_, title, _, _) in
              enumerate(seeds)]  # fmt: skip
-    feed = rss(items)
     stamp = "Sat, 21 Nov 2026 10:00:00 GMT"
     conditional = []
 
     def feed_handler(request: Request) -> Response:
         if request.headers.get("If-None-Match") == '"v1"':
             conditional.append(dict(request.headers))
-            return Response(status=304)
-        return Response(feed, content_type="application/rss+xml", headers={"ETag": '"v1"', "Last-Modified": stamp})
+            if len(conditional) == 1:
+                return Response(status=304)
+            return Response(rss(items), content_type="application/rss+xml", headers={"ETag": '"v2"'})
+        return Response(rss(items[:2]), content_type="application/rss+xml",
+                        headers={"ETag": '"v1"', "Last-Modified": stamp})  # fmt: skip
 
     site.route("/robots.txt", lambda r: Response("", status=404))
     site.route("/feed.xml", feed_handler)
@@ -194,9 +198,12 @@ def test_second_poll_is_conditional_gets_304_and_fetches_nothing_new(site, tmp_p
     out = tmp_path / "out"
     feeds = _feed_list(tmp_path, [f"{site.base}/feed.xml"])
     summary = run(["--feeds", str(feeds), "--polls", "3", "--poll_seconds", "1", "--output", str(out), *FLAGS])
-    assert summary.state == "DONE" and summary.balanced and summary.articles == 2
+    assert summary.state == "DONE" and summary.balanced and summary.articles == 3
     assert len(site.paths("/feed.xml")) == 3 and len(conditional) == 2
+    polls = [h.at for h in site.hits if h.path == "/feed.xml"]
+    # Polls start --poll_seconds apart; the first one's request comes after its robots.txt.
+    assert polls[2] - polls[0] >= 1.5, "polls were not --poll_seconds apart"
     assert conditional[0]["If-Modified-Since"] == stamp
-    assert sorted(site.paths("/a")) == ["/a0.html", "/a1.html"], "a page was fetched twice"
+    assert sorted(site.paths("/a")) == ["/a0.html", "/a1.html", "/a2.html"], "a page was fetched twice"
     rows = read_table(out).to_pylist()
-    assert sorted(r["url"] for r in rows) == [f"{site.base}/a0.html", f"{site.base}/a1.html"]
+    assert sorted(r["url"] for r in rows) == [f"{site.base}/a{n}.html" for n in range(3)]

@@ -67,3 +67,32 @@ def test_seeds_get_manifest_metadata_and_event_timestamps():
 
         rows = articles | Map(timestamped)
         assert_that(rows | "Sources" >> Map(lambda r: (r[1] == r[2], r[3])), equal_to([(True, "published")] * 5))
+
+
+def test_a_feed_summary_stands_in_when_the_page_yields_less():
+    """A feed entry's page that is only chrome: its summary (long enough)
+    becomes the text; a page longer than its summary keeps its own text;
+    a chrome page with a short summary is still a reject."""
+    from transforms.core.records import DecodedDocument, DocMeta
+
+    summary = "ملخص الخبر من الخلاصة: " + "أعلنت وزارة الدفاع الأذربيجانية اليوم عن تقدم قواتها في الإقليم. " * 5
+    chrome = "<html><body><nav>الرئيسية</nav><footer>جميع الحقوق محفوظة</footer></body></html>"
+    body = "".join(f"<p>{summary} فقرة {n}.</p>" for n in range(4))
+    full = f"<html><body><article><h1>عنوان</h1>{body}</article></body></html>"
+
+    def doc(uri: str, html: str, text: str | None) -> DecodedDocument:
+        meta = DocMeta(url=f"https://n.example/{uri}", title="عنوان", summary=text)
+        return DecodedDocument(uri, "html", html, "utf-8", meta, None, None, len(html))
+
+    with TestPipeline() as p:
+        docs = p | beam.Create(
+            [doc("chrome", chrome, summary), doc("full", full, summary), doc("short", chrome, "قصير")]
+        )
+        out = docs | ExtractArticles(min_chars=200, ingested_at=INGEST)
+        assert_that(
+            out["articles"] | Map(lambda a: (a["source_uri"], a["extractor"], a["text"] == summary)),
+            equal_to([("chrome", "feed-summary", True), ("full", "trafilatura", False)]),
+            label="articles",
+        )
+        assert_that(out["rejects"] | "R" >> Map(lambda r: (r.source_uri, r.stage)), equal_to([("short", "extract")]),
+                    label="rejects")  # fmt: skip

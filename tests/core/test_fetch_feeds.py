@@ -153,9 +153,12 @@ def test_retries_are_bounded(server):
 
 def test_a_retry_after_beyond_what_we_wait_is_an_error(server):
     server.expect_request("/later").respond_with_response(Response("", status=429, headers={"Retry-After": "3600"}))
+    waits: list[float] = []
+    fetcher = Fetcher(FetchPolicy(allow_networks=LOCAL), sleep=waits.append)
     with pytest.raises(FetchError) as err:
-        _fetcher().get(server.url_for("/later"))
+        fetcher.get(server.url_for("/later"))
     assert err.value.status == 429 and "Retry-After" in err.value.detail
+    assert waits == [], "it waited instead of giving up"
 
 
 def test_feed_lists_plain_and_opml(tmp_path):
