@@ -26,7 +26,7 @@ from transforms.common import (
     DUPLICATE_ROWS,
     REJECT_FILES,
     REJECT_ROWS,
-    utc_of,
+    arrival_of,
 )
 from transforms.core.feeds import parse_feed_list
 from transforms.core.fetch import FetchPolicy, parse_networks
@@ -41,7 +41,7 @@ from transforms.extract import ExtractArticles, StreamTiming
 from transforms.feeds import FeedSettings, ReadFeeds
 from transforms.language import DetectLanguage
 from transforms.pubsub import ReadPubSub
-from transforms.read import ReadDocuments
+from transforms.read import ReadDocuments, WatchSpec
 from transforms.topics import TagTopics
 from transforms.write import WindowSpec, WriteParquet
 
@@ -85,7 +85,8 @@ class InputPlan:
     matched: int
 
 
-def plan_input(spec: str) -> InputPlan:
+def plan_input(spec: str, watch: bool = False) -> InputPlan:
+    """What --input matches; a watched folder may start empty, but must exist."""
     spec = _absolute(spec)
     if any(c in spec for c in _GLOB_CHARS):
         prefix = spec[: min(spec.index(c) for c in _GLOB_CHARS if c in spec)]
@@ -97,6 +98,10 @@ def plan_input(spec: str) -> InputPlan:
     else:
         root = posixpath.dirname(spec)
         pattern = spec
+    if watch:  # listed by the workers, again and again; a bucket is not listed at graph-build time
+        if not _is_remote(root) and not (os.path.isdir(root) and (pattern != spec or os.path.exists(spec))):
+            raise ValueError(f"--input {spec!r} is not a folder to watch: create it first")
+        return InputPlan(pattern, root, 0)
     matched = len(FileSystems.match([pattern])[0].metadata_list)
     if matched == 0:
         raise ValueError(f"--input {spec!r} matches no files")
@@ -188,11 +193,10 @@ def stream_timing(opts: NewsbeamOptions) -> tuple[StreamTiming, WindowSpec]:
     return StreamTiming(lateness, pinned_ingest=opts.ingested_at is not None), window
 
 
-def reject_row(reject: Reject, ingested_at: datetime | None, ts=beam.DoFn.TimestampParam) -> dict:
-    """A reject's row; in streaming (``ingested_at`` None) stamped with its arrival."""
-    if ingested_at is None:
-        ingested_at = utc_of(ts)
-    return reject.to_row(ingested_at)
+def reject_row(reject: Reject, pinned: datetime | None, run_start: datetime, ts=beam.DoFn.TimestampParam) -> dict:
+    """A reject's row, stamped with the run's ingest time (batch, or a pinned
+    --ingested_at), else with its arrival (streaming)."""
+    return reject.to_row(pinned or arrival_of(ts, run_start))
 
 
 def fetch_settings(opts: NewsbeamOptions) -> FeedSettings:
@@ -246,7 +250,15 @@ def read_source(opts: NewsbeamOptions, streaming: bool, runner: str | None = Non
                 "(Dataflow, Flink): the local DirectRunner cannot run an endless poll. Use --polls N here."
             )
         return ReadFeeds(feeds, fetch_settings(opts), poll_seconds=opts.poll_seconds, polls=polls)
-    plan = plan_input(opts.input)
+    watch = None
+    if opts.polls is not None or streaming:
+        watch = WatchSpec(opts.poll_seconds, opts.polls)
+        if opts.polls is None and runner in LOCAL_RUNNERS:
+            raise ValueError(
+                "--input with --streaming watches the folder until stopped, which needs a streaming runner "
+                "(Dataflow, Flink): the local DirectRunner cannot run an endless watch. Use --polls N here."
+            )
+    plan = plan_input(opts.input, watch=watch is not None)
     manifest = resolve_manifest(opts, plan)
     return ReadDocuments(
         plan.pattern,
@@ -255,7 +267,8 @@ def read_source(opts: NewsbeamOptions, streaming: bool, runner: str | None = Non
         manifest_path=manifest[0] if manifest else None,
         manifest_dir=manifest[1] if manifest else None,
         manifest_header=manifest[2] if manifest else None,
-        expected_files=plan.matched,
+        expected_files=None if watch else plan.matched,
+        watch=watch,
     )
 
 
@@ -313,7 +326,7 @@ def build_pipeline(
     pinned = ingested_at if not streaming or opts.ingested_at else None
     rejects_written = (
         rejects
-        | "RejectRows" >> beam.Map(reject_row, pinned)
+        | "RejectRows" >> beam.Map(reject_row, pinned, ingested_at)
         | "WriteRejects" >> write_table("rejects", output, temp, opts.row_group_size, window)
     )
     return {

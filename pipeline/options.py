@@ -97,13 +97,16 @@ class NewsbeamOptions(PipelineOptions):
             default=None,
             help="With --feeds: poll this many times, --poll_seconds apart, then end (a bounded run). "
             "Without it (and without --once) polling goes on until the job is stopped, which needs a "
-            "streaming runner such as Dataflow.",
+            "streaming runner such as Dataflow. With --input: list the folder this many times and read "
+            "each new file once (a bounded watch; --input with --streaming and no --polls watches until "
+            "the job is stopped, on Dataflow or Flink).",
         )
         parser.add_argument(
             "--poll_seconds",
             type=float,
             default=300.0,
-            help="With --feeds: seconds between two polls of the feeds (default %(default)s).",
+            help="Seconds between two polls of the --feeds, or two listings of a watched --input "
+            "(default %(default)s).",
         )
         parser.add_argument(
             "--feed_seen_days",
@@ -265,9 +268,10 @@ def validate(opts: NewsbeamOptions, needs_input: bool = True) -> None:
             raise ValueError(f"--{flag} {value!r} is not of the form {pattern.pattern}")
     if len(sources) > 1:
         raise ValueError(f"--{sources[1]} cannot be combined with --{sources[0]}: give one source")
-    for flag in ("once", "polls"):
-        if getattr(opts, flag) and not opts.feeds:
-            raise ValueError(f"--{flag} only applies to --feeds")
+    if opts.once and not opts.feeds:
+        raise ValueError("--once only applies to --feeds")
+    if opts.polls is not None and not (opts.feeds or opts.input):
+        raise ValueError("--polls only applies to --feeds and --input")
     if opts.once and opts.polls is not None:
         raise ValueError("--polls cannot be combined with --once (which is --polls 1)")
     if opts.polls is not None and opts.polls < 1:

@@ -169,12 +169,14 @@ def test_retries_honour_retry_after_and_the_rate_limit_holds(once, site):
         assert len(gaps) >= 3 and min(gaps) >= 0.95 / RATE, f"requests {min(gaps):.3f} s apart"
 
 
-def test_later_polls_are_conditional_and_fetch_only_new_entries(site, tmp_path):
+@pytest.mark.parametrize("mode", ["batch", "streaming"])
+def test_later_polls_are_conditional_and_fetch_only_new_entries(site, tmp_path, mode):
     """Three polls a second apart.  The first fetches both pages.  The
     second sends If-None-Match and If-Modified-Since and gets a 304.  For
     the third the feed has changed: a 200 listing the two old entries and a
     new one, of which only the new page is fetched.  Validators and seen
-    entries both live in keyed state."""
+    entries both live in keyed state.  In streaming, an article arrives
+    with the poll that found it."""
     now = datetime.now(UTC).replace(microsecond=0)
     seeds = seed_articles()[:3]
     items = [(f"g{n}", f"{site.base}/a{n}.html", title, now - timedelta(minutes=5)) for n, (_, title, _, _) in
@@ -197,7 +199,9 @@ def test_later_polls_are_conditional_and_fetch_only_new_entries(site, tmp_path):
         site.route(f"/a{n}.html", lambda r, t=title, b=body: _html(seed_page(t, b)))
     out = tmp_path / "out"
     feeds = _feed_list(tmp_path, [f"{site.base}/feed.xml"])
-    summary = run(["--feeds", str(feeds), "--polls", "3", "--poll_seconds", "1", "--output", str(out), *FLAGS])
+    streaming = ["--streaming"] if mode == "streaming" else []
+    summary = run(["--feeds", str(feeds), "--polls", "3", "--poll_seconds", "1", "--output", str(out), *FLAGS,
+                   *streaming])  # fmt: skip
     assert summary.state == "DONE" and summary.balanced and summary.articles == 3
     assert len(site.paths("/feed.xml")) == 3 and len(conditional) == 2
     polls = [h.at for h in site.hits if h.path == "/feed.xml"]
@@ -207,3 +211,6 @@ def test_later_polls_are_conditional_and_fetch_only_new_entries(site, tmp_path):
     assert sorted(site.paths("/a")) == ["/a0.html", "/a1.html", "/a2.html"], "a page was fetched twice"
     rows = read_table(out).to_pylist()
     assert sorted(r["url"] for r in rows) == [f"{site.base}/a{n}.html" for n in range(3)]
+    if streaming:
+        arrived = {r["url"].rsplit("/", 1)[1]: r["ingested_at"] for r in rows}
+        assert (arrived["a2.html"] - arrived["a0.html"]).total_seconds() >= 1.5

@@ -15,10 +15,12 @@ import pytest
 from apache_beam.options.pipeline_options import PipelineOptions
 from apache_beam.testing.test_stream import TestStream
 from apache_beam.transforms.window import TimestampedValue
+from apache_beam.utils.timestamp import MAX_TIMESTAMP, MIN_TIMESTAMP, Timestamp
 
 from pipeline import replay
 from tests.conftest import PINNED_INGEST, SEEDS, read_table, rows_by_doc_id
 from tests.dedup_eval.generate import build_set, load_stories, write_set
+from transforms.common import arrival_of
 from transforms.core.manifest import parse_manifest
 from transforms.core.schema import REJECT_SCHEMA
 from transforms.write import WindowSpec, WriteParquet
@@ -177,3 +179,10 @@ def test_replay_refuses_runners_without_test_streams(tmp_path, capsys):
     assert _replay(SEEDS, tmp_path / "o", "--runner", "DataflowRunner") == 2
     assert "DirectRunner" in capsys.readouterr().err
     assert not os.path.exists(tmp_path / "o")
+
+
+def test_an_unstamped_element_arrives_at_the_fallback_not_in_year_minus_290000():
+    fallback = datetime(2026, 1, 2, tzinfo=UTC)
+    assert arrival_of(MIN_TIMESTAMP, fallback) == fallback
+    assert arrival_of(MAX_TIMESTAMP, fallback) == fallback
+    assert arrival_of(Timestamp(micros=1_500_123_456), fallback) == datetime(1970, 1, 1, 0, 25, 0, 123_000, tzinfo=UTC)

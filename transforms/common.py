@@ -6,7 +6,7 @@ from datetime import UTC, datetime
 from typing import Any
 
 from apache_beam.metrics import Metrics
-from apache_beam.utils.timestamp import Timestamp
+from apache_beam.utils.timestamp import MAX_TIMESTAMP, MIN_TIMESTAMP, Timestamp
 
 from transforms.core.records import Reject
 
@@ -33,6 +33,16 @@ def utc_of(ts: Timestamp) -> datetime:
     runners carry timestamps in milliseconds, so a row is the same whether
     or not it crossed a process boundary."""
     return datetime.fromtimestamp(ts.micros // 1000 / 1000, UTC)
+
+
+def arrival_of(ts: Timestamp, fallback: datetime) -> datetime:
+    """When an element arrived: its timestamp, which every source sets (the
+    listing, poll, Pub/Sub publish or stream time).  An element that a
+    source left unstamped carries Beam's minimum timestamp, outside what a
+    datetime can hold; it counts as arriving at ``fallback``."""
+    if ts <= MIN_TIMESTAMP or ts >= MAX_TIMESTAMP:
+        return fallback
+    return utc_of(ts)
 
 
 def counter(name: str):

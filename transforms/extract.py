@@ -17,7 +17,7 @@ from typing import Any
 import apache_beam as beam
 from apache_beam.transforms.window import TimestampedValue
 
-from transforms.common import REJECTS, NamedCounters, RejectCounter, utc_of
+from transforms.common import REJECTS, NamedCounters, RejectCounter, arrival_of
 from transforms.core.eventtime import choose_event_time, is_too_late, lateness
 from transforms.core.extract import Extracted, ExtractionError, HtmlExtractor, extract_text
 from transforms.core.ids import make_doc_id
@@ -118,7 +118,7 @@ class ExtractFn(beam.DoFn):
         if self.stream is None:
             article = build_article(doc, ext, self.ingested_at)
         else:
-            arrived = utc_of(arrival)
+            arrived = arrival_of(arrival, self.ingested_at)
             ingested = self.ingested_at if self.stream.pinned_ingest else arrived
             article = build_article(doc, ext, ingested, arrived_at=arrived, max_future=self.stream.allowed_lateness)
             if is_too_late(article["event_time"], arrived, self.stream.allowed_lateness):

@@ -33,6 +33,7 @@ from apache_beam.coders import PickleCoder
 from apache_beam.transforms.periodicsequence import PeriodicImpulse
 from apache_beam.transforms.timeutil import TimeDomain
 from apache_beam.transforms.userstate import ReadModifyWriteStateSpec, TimerSpec, on_timer
+from apache_beam.transforms.window import TimestampedValue
 from apache_beam.utils.timestamp import Timestamp
 
 from transforms.common import DOCUMENTS_IN, KEYED, REJECTS, RejectCounter, counter
@@ -254,14 +255,16 @@ class PollScheduleFn(beam.DoFn):
     def setup(self) -> None:
         self._start: float | None = None
 
-    def process(self, k: int) -> Iterator[str]:
+    def process(self, k: int) -> Iterator[TimestampedValue]:
         now = time.time()
         if self._start is None:
             self._start = now
         wait = self._start + k * self.interval - now
         if wait > 0:
             time.sleep(wait)
-        yield from self.feeds
+        polled_at = time.time()  # the arrival of all this poll brings
+        for url in self.feeds:
+            yield TimestampedValue(url, polled_at)
 
 
 def _by_host(url: str) -> tuple[str, str]:

@@ -5,6 +5,13 @@ spread over workers, read as bytes up to a size cap (compressed files are
 decompressed on the fly and capped after decompression), then decoded.
 Every file or record that cannot be read or decoded leaves as a
 :class:`~transforms.core.records.Reject` on the ``rejects`` output.
+
+A watched folder is listed again and again and each file is read once, when
+it is first seen: endlessly with ``fileio.MatchContinuously`` on a streaming
+runner (Dataflow, Flink), or ``polls`` times in a bounded run, which is the
+form the local runners can execute.  Each watched file is stamped with the
+time it was found: its arrival, from which a streaming run measures
+lateness.
 """
 
 from __future__ import annotations
@@ -16,12 +23,14 @@ import posixpath
 import time
 import zlib
 from collections.abc import Iterator
+from dataclasses import dataclass
 from datetime import UTC, datetime
 
 import apache_beam as beam
 from apache_beam.io import fileio
-from apache_beam.io.filesystem import CompressionTypes, FileMetadata
+from apache_beam.io.filesystem import BeamIOError, CompressionTypes, FileMetadata
 from apache_beam.io.filesystems import FileSystems
+from apache_beam.transforms.window import TimestampedValue
 
 from transforms.common import DOCUMENTS_IN, FILES_SKIPPED, REJECTS, RejectCounter, counter
 from transforms.core.encoding import DecodeError, decode_bytes
@@ -230,6 +239,58 @@ class DecodeFn(beam.DoFn):
         )
 
 
+@dataclass(frozen=True)
+class WatchSpec:
+    """How a folder is watched: listed every ``interval_seconds``, ``polls``
+    times, or until the job is stopped when ``polls`` is None."""
+
+    interval_seconds: float
+    polls: int | None = None
+
+
+class ListNewFilesFn(beam.DoFn):
+    """pattern -> FileMetadata of each file the first time a listing shows
+    it, stamped with that listing's time; lists ``polls`` times,
+    ``interval`` seconds apart.
+
+    The bounded form of ``fileio.MatchContinuously``, which the local
+    runners cannot run.  What was seen lives in this one call, for one
+    pattern, not in the worker: a file is emitted once per run whichever
+    worker lists.
+    """
+
+    def __init__(self, interval: float, polls: int) -> None:
+        self.interval = interval
+        self.polls = polls
+
+    def setup(self) -> None:
+        self._listings = counter("watch.listings")
+        self._listing_errors = counter("watch.listing_errors")
+        self._found = counter("watch.files_found")
+
+    def process(self, pattern: str) -> Iterator[TimestampedValue]:
+        seen: set[str] = set()
+        start = time.time()
+        for k in range(self.polls):
+            wait = start + k * self.interval - time.time()
+            if wait > 0:
+                time.sleep(wait)
+            found_at = time.time()
+            self._listings.inc()
+            try:
+                matched = FileSystems.match([pattern])[0].metadata_list
+            except BeamIOError as exc:  # a folder being moved or remounted: try again next time
+                self._listing_errors.inc()
+                _LOG.warning("watch: listing %d/%d of %s failed: %s", k + 1, self.polls, pattern, exc)
+                continue
+            new = sorted((m for m in matched if m.path not in seen), key=lambda m: m.path)
+            seen.update(m.path for m in new)
+            self._found.inc(len(new))
+            _LOG.info("watch: listing %d/%d of %s found %d new files", k + 1, self.polls, pattern, len(new))
+            for metadata in new:
+                yield TimestampedValue(metadata, found_at)
+
+
 class ParseManifestFn(beam.DoFn):
     """Manifest lines -> (relative path, DocMeta); the header was checked at
     graph-build time and is passed in."""
@@ -259,8 +320,10 @@ class ReadDocuments(beam.PTransform):
         manifest_dir: str | None = None,
         manifest_header: str | None = None,
         expected_files: int | None = None,
+        watch: WatchSpec | None = None,
     ):
         super().__init__()
+        self.watch = watch
         self.pattern = pattern
         self.root = root
         self.max_bytes = max_bytes
@@ -279,9 +342,7 @@ class ReadDocuments(beam.PTransform):
         else:
             manifest = pbegin | "NoManifest" >> beam.Create([])
         read = (
-            pbegin
-            | "Pattern" >> beam.Create([self.pattern])
-            | "Match" >> fileio.MatchAll()
+            self._files(pbegin)
             | "Spread" >> beam.Reshuffle()
             | "ReadFiles"
             >> beam.ParDo(
@@ -292,3 +353,18 @@ class ReadDocuments(beam.PTransform):
         decoded = read.raw | "Decode" >> beam.ParDo(DecodeFn()).with_outputs(REJECTS, main="documents")
         rejects = (read[REJECTS], decoded[REJECTS]) | "ReadRejects" >> beam.Flatten()
         return {"documents": decoded.documents, "rejects": rejects}
+
+    def _files(self, pbegin):
+        """FileMetadata of the files to read; a watch stamps each with when it was found."""
+        watch = self.watch
+        if watch is None:
+            return pbegin | "Pattern" >> beam.Create([self.pattern]) | "Match" >> fileio.MatchAll()
+        if watch.polls is None:
+            return pbegin | "Watch" >> fileio.MatchContinuously(
+                self.pattern, interval=watch.interval_seconds, has_deduplication=True
+            )
+        return (
+            pbegin
+            | "Pattern" >> beam.Create([self.pattern])
+            | "Watch" >> beam.ParDo(ListNewFilesFn(watch.interval_seconds, watch.polls))
+        )
