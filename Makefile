@@ -4,7 +4,7 @@ VENV   := .venv
 PY     := $(VENV)/bin/python
 PIP    := $(PY) -m pip install --quiet --disable-pip-version-check
 
-.PHONY: run test lint clean eval-dedup eval-topics
+.PHONY: run test lint clean eval-dedup eval-topics bench
 
 $(PY):
 	$(PYTHON) -m venv $(VENV)
@@ -39,9 +39,18 @@ eval-dedup: $(VENV)/.installed-eval
 eval-topics: $(VENV)/.installed-test
 	$(PY) -m tests.topics_eval.evaluate --json eval-topics.json
 
+$(VENV)/.installed-bench: setup.py | $(PY)
+	$(PIP) -e '.[bench]'
+	touch $@ $(VENV)/.installed-run
+
+## bench: throughput next to a bare trafilatura loop, 1 and 2 workers, per-stage ms/doc, peak memory 1x/4x
+## (real pages from ../shared/corpora; BENCH_ARGS="--runs 1 --skip_4x" for a quick look)
+bench: $(VENV)/.installed-bench
+	$(PY) -m bench.run $(BENCH_ARGS)
+
 lint: $(VENV)/.installed-test
 	$(PY) -m ruff check .
 	$(PY) -m ruff format --check .
 
 clean:
-	rm -rf out/ .pytest_cache build *.egg-info eval-dedup.json eval-topics.json
+	rm -rf out/ .bench/ .pytest_cache build *.egg-info eval-dedup.json eval-topics.json

@@ -40,6 +40,8 @@ EXTRAS_REQUIRE = {
     ],
     # Baselines of `make eval-dedup` only; the pipeline does not use it.
     "eval": ["datasketch>=1.6"],
+    # `make bench`: peak memory of the pipeline's whole process tree.
+    "bench": ["psutil>=5.9"],
 }
 
 setup(

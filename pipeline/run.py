@@ -30,6 +30,7 @@ from transforms.common import (
     FILES_SKIPPED,
     NAMESPACE,
     REJECT_ROWS,
+    STAGE_TIME_PREFIX,
     TOPICS_PREFIX,
 )
 
@@ -51,6 +52,8 @@ class Summary:
     extracted_by: dict[str, int] = field(default_factory=dict)
     dedup: dict[str, int] = field(default_factory=dict)
     topics: dict[str, int] = field(default_factory=dict)
+    # Seconds spent in each stage's own code, summed over workers.
+    stage_seconds: dict[str, float] = field(default_factory=dict)
 
     @property
     def balanced(self) -> bool:
@@ -79,11 +82,18 @@ class Summary:
         if self.topics:
             topics = sorted(self.topics.items(), key=lambda kv: (-kv[1], kv[0]))
             lines.append("  primary topics    " + ", ".join(f"{k} {v}" for k, v in topics))
+        if self.stage_seconds:
+            stages = sorted(self.stage_seconds.items(), key=lambda kv: -kv[1])
+            lines.append("  time in stages    " + ", ".join(f"{k} {_seconds(v)}" for k, v in stages))
         lines.append(
             "  records in = articles + duplicates + rejects: "
             f"{self.documents_in} = {self.articles} + {self.duplicates} + {self.rejects}  {check}"
         )
         return "\n".join(lines)
+
+
+def _seconds(value: float) -> str:
+    return f"{value * 1000:.0f} ms" if value < 1 else f"{value:.1f} s"
 
 
 def _counters(result) -> dict[str, int]:
@@ -121,6 +131,8 @@ def summarize(result, elapsed: float) -> Summary:
             summary.topics[name.removeprefix(TOPICS_PREFIX)] = value
         elif name.startswith("extracted.") and value:
             summary.extracted_by[name.removeprefix("extracted.")] = value
+        elif name.startswith(STAGE_TIME_PREFIX) and value:
+            summary.stage_seconds[name.removeprefix(STAGE_TIME_PREFIX)] = round(value / 1e6, 3)
     return summary
 
 

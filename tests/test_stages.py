@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import time
 from datetime import UTC, datetime
 
 import apache_beam as beam
@@ -12,7 +13,7 @@ from apache_beam.testing.util import assert_that, equal_to
 
 from tests.conftest import SEEDS
 from tests.inputs import EXPECTED_ARTICLES, EXPECTED_RECORDS, EXPECTED_REJECTS, MAX_BYTES, make_mixed_inputs
-from transforms.common import DOCUMENTS_IN, NAMESPACE
+from transforms.common import DOCUMENTS_IN, NAMESPACE, STAGE_TIME_PREFIX, StageClock
 from transforms.extract import ExtractArticles
 from transforms.language import DetectLanguage
 from transforms.read import ReadDocuments
@@ -96,3 +97,30 @@ def test_a_feed_summary_stands_in_when_the_page_yields_less():
         )
         assert_that(out["rejects"] | "R" >> Map(lambda r: (r.source_uri, r.stage)), equal_to([("short", "extract")]),
                     label="rejects")  # fmt: skip
+
+
+class _SlowToMake(beam.DoFn):
+    """Takes 50 ms to make each of its three outputs."""
+
+    def setup(self) -> None:
+        self._clock = StageClock("probe")
+
+    def process(self, n: int):
+        yield from self._clock.timed(self._make(n))
+
+    def _make(self, n: int):
+        for k in range(3):
+            time.sleep(0.05)
+            yield (n, k)
+
+
+def test_a_stage_clock_counts_its_own_work_not_the_steps_fused_after_it():
+    p = TestPipeline()
+    made = p | beam.Create([1]) | beam.ParDo(_SlowToMake())
+    _ = made | "SlowConsumer" >> Map(lambda x: time.sleep(0.2))
+    result = p.run()
+    result.wait_until_finish()
+    (probe,) = result.metrics().query(MetricsFilter().with_name(STAGE_TIME_PREFIX + "probe"))["counters"]
+    seconds = probe.committed / 1e6
+    # 3 x 50 ms of its own; the 3 x 200 ms the consumer takes while it waits at a yield are not its.
+    assert 0.15 <= seconds < 0.45, seconds

@@ -47,7 +47,7 @@ from apache_beam.transforms.util import ReshufflePerKey
 from apache_beam.transforms.window import TimestampedValue
 from apache_beam.utils.timestamp import Timestamp
 
-from transforms.common import KEYED, counter
+from transforms.common import KEYED, StageClock, counter
 from transforms.core.dedup import (
     MICROS,
     Fingerprint,
@@ -223,8 +223,12 @@ class SignatureFn(beam.DoFn):
 
     def setup(self) -> None:
         self._hasher = MinHasher(num_perm=self.num_perm, shingle_size=self.shingle_size, seed=self.seed)
+        self._clock = StageClock("dedup")
 
     def process(self, article: dict[str, Any], ts=beam.DoFn.TimestampParam) -> Iterator:
+        yield from self._clock.timed(self._sign(article, ts))
+
+    def _sign(self, article: dict[str, Any], ts) -> Iterator:
         sig = self._hasher.signature(article["text"])
         fp = Fingerprint(article["doc_id"], _micros(ts), sig.values.tobytes(), sig.size)
         for key in band_keys(sig, self.bands, self.rows):
@@ -241,8 +245,12 @@ class ExactGroupFn(beam.DoFn):
 
     def setup(self) -> None:
         self._out = _ExactEmitter()
+        self._clock = StageClock("dedup")
 
     def process(self, element: tuple[str, Iterable[tuple[int, dict]]]) -> Iterator:
+        yield from self._clock.timed(self._group(element))
+
+    def _group(self, element: tuple[str, Iterable[tuple[int, dict]]]) -> Iterator:
         items = in_order([(ts_us, a["doc_id"], a) for ts_us, a in element[1]])
         _, decided = run_exact(None, items, self.horizon_us)
         yield from self._out.emit(decided)
@@ -256,8 +264,12 @@ class BandGroupFn(beam.DoFn):
 
     def setup(self) -> None:
         self._out = _BandEmitter()
+        self._clock = StageClock("dedup")
 
     def process(self, element: tuple[str, Iterable[Fingerprint]]) -> Iterator:
+        yield from self._clock.timed(self._group(element))
+
+    def _group(self, element: tuple[str, Iterable[Fingerprint]]) -> Iterator:
         fps = sorted(element[1], key=lambda f: f.order)
         _, verdicts, dropped = run_band([], fps, self.thresholds, self.horizon_us, self.max_reps)
         yield from self._out.emit(verdicts, dropped)
@@ -266,8 +278,12 @@ class BandGroupFn(beam.DoFn):
 class DecideGroupFn(beam.DoFn):
     def setup(self) -> None:
         self._out = _Decider()
+        self._clock = StageClock("dedup")
 
     def process(self, element: tuple[str, Iterable[tuple[int, tuple[str, Any]]]]) -> Iterator:
+        yield from self._clock.timed(self._group(element))
+
+    def _group(self, element: tuple[str, Iterable[tuple[int, tuple[str, Any]]]]) -> Iterator:
         doc_id, values = element
         article, ts_us, matches = None, 0, []
         for value_ts, (kind, payload) in values:
@@ -284,8 +300,12 @@ class ResolveGroupFn(beam.DoFn):
 
     def setup(self) -> None:
         self._out = _Router(self.last_hop)
+        self._clock = StageClock("dedup")
 
     def process(self, element: tuple[str, Iterable[tuple]]) -> Iterator:
+        yield from self._clock.timed(self._group(element))
+
+    def _group(self, element: tuple[str, Iterable[tuple]]) -> Iterator:
         key, values = element
         matched, copies = None, []
         for kind, payload, _ in values:

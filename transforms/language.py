@@ -8,7 +8,7 @@ from typing import Any
 
 import apache_beam as beam
 
-from transforms.common import NamedCounters
+from transforms.common import NamedCounters, StageClock
 from transforms.core.langid import LanguageDetector
 
 
@@ -21,8 +21,12 @@ class DetectLanguageFn(beam.DoFn):
     def setup(self) -> None:
         self._detector = LanguageDetector(seed=self.seed, prefix_chars=self.prefix_chars, min_prob=self.min_prob)
         self._counters = NamedCounters("lang.")
+        self._clock = StageClock("language")
 
     def process(self, article: dict[str, Any]) -> Iterator[dict[str, Any]]:
+        yield from self._clock.timed(self._detect(article))
+
+    def _detect(self, article: dict[str, Any]) -> Iterator[dict[str, Any]]:
         row = dict(article)
         declared = row.pop("declared_lang", None)
         # The title is in the same language and helps very short bodies.

@@ -32,7 +32,7 @@ from apache_beam.io.filesystem import BeamIOError, CompressionTypes, FileMetadat
 from apache_beam.io.filesystems import FileSystems
 from apache_beam.transforms.window import TimestampedValue
 
-from transforms.common import DOCUMENTS_IN, FILES_SKIPPED, REJECTS, RejectCounter, counter
+from transforms.common import DOCUMENTS_IN, FILES_SKIPPED, REJECTS, RejectCounter, StageClock, counter
 from transforms.core.encoding import DecodeError, decode_bytes
 from transforms.core.manifest import check_header, parse_row
 from transforms.core.records import DecodedDocument, DocMeta, RawDocument, Reject, head_of
@@ -89,8 +89,12 @@ class ReadFilesFn(beam.DoFn):
         self._count_reject = RejectCounter()
         self._files_seen = 0
         self._last_log = time.monotonic()
+        self._clock = StageClock("read")
 
     def process(self, metadata: FileMetadata, manifest: dict[str, DocMeta]) -> Iterator:
+        yield from self._clock.timed(self._read(metadata, manifest))
+
+    def _read(self, metadata: FileMetadata, manifest: dict[str, DocMeta]) -> Iterator:
         path = metadata.path
         kind = kind_of(path)
         if kind is None:
@@ -205,8 +209,12 @@ class DecodeFn(beam.DoFn):
 
     def setup(self) -> None:
         self._count_reject = RejectCounter()
+        self._clock = StageClock("read")
 
     def process(self, doc: RawDocument) -> Iterator:
+        yield from self._clock.timed(self._decode(doc))
+
+    def _decode(self, doc: RawDocument) -> Iterator:
         if doc.text is not None:
             yield DecodedDocument(
                 doc.source_uri,

@@ -13,7 +13,7 @@ from typing import Any
 
 import apache_beam as beam
 
-from transforms.common import TOPICS_PREFIX, NamedCounters
+from transforms.common import TOPICS_PREFIX, NamedCounters, StageClock
 from transforms.core.schema import NO_TOPIC
 from transforms.core.taxonomy import parse_taxonomy
 from transforms.core.topics import ScoringParams, TopicTagger
@@ -27,8 +27,12 @@ class TagTopicsFn(beam.DoFn):
     def setup(self) -> None:
         self._tagger = TopicTagger(parse_taxonomy(self.taxonomy_text), self.params)
         self._counters = NamedCounters(TOPICS_PREFIX)
+        self._clock = StageClock("topics")
 
     def process(self, article: dict[str, Any]) -> Iterator[dict[str, Any]]:
+        yield from self._clock.timed(self._tag(article))
+
+    def _tag(self, article: dict[str, Any]) -> Iterator[dict[str, Any]]:
         result = self._tagger.tag(article.get("title"), article["text"], article.get("lang"))
         self._counters.inc(result.primary or NO_TOPIC)
         yield {**article, **result.columns(self._tagger.version)}

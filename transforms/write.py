@@ -20,6 +20,7 @@ window and the pane index so a late pane never overwrites the on-time one.
 from __future__ import annotations
 
 import functools
+import time
 from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass
 from typing import Any
@@ -34,7 +35,7 @@ from apache_beam.transforms import trigger
 from apache_beam.transforms.window import FixedWindows, GlobalWindow, IntervalWindow
 from apache_beam.utils.windowed_value import PaneInfo, PaneInfoTiming
 
-from transforms.common import counter
+from transforms.common import StageClock, counter
 
 DEFAULT_ROW_GROUP_SIZE = 10_000
 
@@ -51,8 +52,11 @@ class ParquetSink(fileio.FileSink):
     def open(self, fh) -> None:
         # Beam owns ``fh`` and closes it after flush(); pyarrow leaves a
         # caller's file object open when its writer closes.
+        self._clock = StageClock("write")
+        started = time.perf_counter_ns()
         self._writer = pq.ParquetWriter(fh, self._schema, compression="snappy")
         self._rows = []
+        self._clock.add_ns(time.perf_counter_ns() - started)
 
     def write(self, record: dict[str, Any]) -> None:
         self._rows.append(record)
@@ -62,13 +66,17 @@ class ParquetSink(fileio.FileSink):
     def flush(self) -> None:
         self._write_rows()
         assert self._writer is not None
+        started = time.perf_counter_ns()
         self._writer.close()
+        self._clock.add_ns(time.perf_counter_ns() - started)
 
     def _write_rows(self) -> None:
         if self._rows:
             assert self._writer is not None
+            started = time.perf_counter_ns()
             self._writer.write_table(pa.Table.from_pylist(self._rows, schema=self._schema))
             self._rows = []
+            self._clock.add_ns(time.perf_counter_ns() - started)
 
 
 class PartitionedFileNaming:
@@ -166,6 +174,7 @@ class WritePaneFn(_CountsLanded):
     def setup(self) -> None:
         super().setup()
         self._late_panes = counter("late_panes_written")
+        self._clock = StageClock("write")
 
     def process(
         self,
@@ -173,6 +182,9 @@ class WritePaneFn(_CountsLanded):
         window=beam.DoFn.WindowParam,
         pane: PaneInfo = beam.DoFn.PaneInfoParam,
     ) -> Iterator[tuple[str, int]]:
+        yield from self._clock.timed(self._write(element, window, pane))
+
+    def _write(self, element: tuple[str, Iterable[dict]], window, pane: PaneInfo) -> Iterator[tuple[str, int]]:
         folder, rows = element
         ordered = sorted(rows, key=_row_order)
         late = "-late" if pane.timing == PaneInfoTiming.LATE else ""
