@@ -210,6 +210,19 @@ class _Router:
             yield _at(ts_us, {**copy, "story_id": key})
 
 
+class KeyByTextFn(beam.DoFn):
+    """article -> (hash of its normalized text, article), for exact copies."""
+
+    def setup(self) -> None:
+        self._clock = StageClock("dedup")
+
+    def process(self, article: dict[str, Any]) -> Iterator[tuple[str, dict[str, Any]]]:
+        yield from self._clock.timed(self._key(article))
+
+    def _key(self, article: dict[str, Any]) -> Iterator[tuple[str, dict[str, Any]]]:
+        yield exact_key(article["text"]), article
+
+
 class SignatureFn(beam.DoFn):
     """One MinHash signature per document, sent to each of its band keys;
     the article itself goes once, keyed by doc_id, to wait for the verdict."""
@@ -636,7 +649,7 @@ class Deduplicate(beam.PTransform):
 
     def expand(self, articles):
         form = _Streaming if self.streaming else _Batch
-        keyed_by_text = articles | "KeyByText" >> beam.Map(lambda a: (exact_key(a["text"]), a))
+        keyed_by_text = articles | "KeyByText" >> beam.ParDo(KeyByTextFn())
         exact = form.exact(keyed_by_text, self.horizon_us)
         signed = exact.first | "Signature" >> beam.ParDo(
             SignatureFn(

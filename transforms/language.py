@@ -38,7 +38,7 @@ class DetectLanguageFn(beam.DoFn):
 
 
 class DetectLanguage(beam.PTransform):
-    def __init__(self, *, prefix_chars: int = 2000, min_prob: float = 0.80, seed: int = 0):
+    def __init__(self, *, prefix_chars: int = 1000, min_prob: float = 0.80, seed: int = 0):
         super().__init__()
         self.prefix_chars = prefix_chars
         self.min_prob = min_prob
