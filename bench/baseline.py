@@ -1,7 +1,7 @@
 """The baseline: a plain loop calling ``trafilatura.extract`` on every page
 of a folder, in one process, with the settings the pipeline's extractor uses
-(transforms/core/extract.py): comments and images off, tables and metadata
-on, no signal timeout, the same minimum size.
+(``TRAFILATURA_SETTINGS`` and ``trafilatura_config`` of
+transforms/core/extract.py, imported so the two cannot drift apart).
 
     python -m bench.baseline FOLDER      -> one JSON line: documents, seconds
 """
@@ -9,35 +9,22 @@ on, no signal timeout, the same minimum size.
 from __future__ import annotations
 
 import json
-import logging
 import sys
 import time
 from pathlib import Path
 
 import trafilatura
-from trafilatura.settings import use_config
+
+from transforms.core.extract import TRAFILATURA_SETTINGS, trafilatura_config
 
 
 def main(folder: str) -> None:
-    logging.getLogger("trafilatura").setLevel(logging.ERROR)
-    logging.getLogger("htmldate").setLevel(logging.ERROR)
-    config = use_config()
-    config.set("DEFAULT", "EXTRACTION_TIMEOUT", "0")
-    config.set("DEFAULT", "MIN_EXTRACTED_SIZE", "250")
+    config = trafilatura_config()
     paths = sorted(Path(folder).rglob("*.html"))
     started = time.perf_counter()
     extracted = 0
     for path in paths:
-        text = trafilatura.extract(
-            path.read_bytes(),
-            config=config,
-            output_format="txt",
-            include_comments=False,
-            include_images=False,
-            include_tables=True,
-            with_metadata=True,
-            favor_precision=False,
-        )
+        text = trafilatura.extract(path.read_bytes(), config=config, output_format="txt", **TRAFILATURA_SETTINGS)
         extracted += text is not None
     seconds = time.perf_counter() - started
     print(json.dumps({"documents": len(paths), "extracted": extracted, "seconds": seconds}))
