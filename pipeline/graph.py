@@ -88,6 +88,7 @@ class InputPlan:
 def plan_input(spec: str, watch: bool = False) -> InputPlan:
     """What --input matches; a watched folder may start empty, but must exist."""
     spec = _absolute(spec)
+    is_file = False
     if any(c in spec for c in _GLOB_CHARS):
         prefix = spec[: min(spec.index(c) for c in _GLOB_CHARS if c in spec)]
         root = prefix.rsplit("/", 1)[0] if "/" in prefix else "."
@@ -98,9 +99,10 @@ def plan_input(spec: str, watch: bool = False) -> InputPlan:
     else:
         root = posixpath.dirname(spec)
         pattern = spec
+        is_file = True
     if watch:  # listed by the workers, again and again; a bucket is not listed at graph-build time
-        if not _is_remote(root) and not (os.path.isdir(root) and (pattern != spec or os.path.exists(spec))):
-            raise ValueError(f"--input {spec!r} is not a folder to watch: create it first")
+        if is_file or (not _is_remote(root) and not os.path.isdir(root)):
+            raise ValueError(f"--input {spec!r} is not a folder (or a glob in one) to watch: create it first")
         return InputPlan(pattern, root, 0)
     matched = len(FileSystems.match([pattern])[0].metadata_list)
     if matched == 0:

@@ -112,6 +112,9 @@ def test_an_endless_watch_is_match_continuously_on_streaming_runners(tmp_path):
     # A bounded watch is a bounded step, which the local runners can run.
     bounded = _graph(tmp_path, "--input", str(folder), "--streaming", "--polls", "3")
     assert _watch_output(bounded) == "BOUNDED"
+    # A glob inside an existing folder can be watched too.
+    globbed = _graph(tmp_path, "--input", f"{folder}/*.html", "--streaming", "--polls", "3")
+    assert _watch_output(globbed) == "BOUNDED"
 
 
 @pytest.mark.parametrize(
@@ -119,7 +122,8 @@ def test_an_endless_watch_is_match_continuously_on_streaming_runners(tmp_path):
     [
         (["--streaming"], "--polls N"),
         (["--streaming", "--runner", "DirectRunner"], "--polls N"),
-        (["--polls", "2", "--input", "{missing}"], "not a folder to watch"),
+        (["--polls", "2", "--input", "{missing}"], "not a folder"),
+        (["--polls", "2", "--input", "{missing}/*.html"], "not a folder"),
         (["--once"], "--once only applies to --feeds"),
     ],
 )
