@@ -63,10 +63,19 @@ class StageClock:
     ``timed(outputs)`` wraps a DoFn's output generator and counts only the
     time spent producing each output: Beam runs the fused steps downstream
     while the generator waits at a ``yield``, and that time is theirs.
+    Code that yields nothing (a file sink's methods) is timed by ``with clock:``.
     """
 
     def __init__(self, stage: str) -> None:
         self._counter = counter(STAGE_TIME_PREFIX + stage)
+        self._started = 0
+
+    def __enter__(self) -> StageClock:
+        self._started = time.perf_counter_ns()
+        return self
+
+    def __exit__(self, *exc_info: object) -> None:
+        self._counter.inc((time.perf_counter_ns() - self._started) // 1000)
 
     def timed(self, outputs: Iterable[T]) -> Iterator[T]:
         items = iter(outputs)
@@ -83,9 +92,6 @@ class StageClock:
                 yield item
         finally:
             self._counter.inc(spent // 1000)
-
-    def add_ns(self, spent: int) -> None:
-        self._counter.inc(spent // 1000)
 
 
 class NamedCounters:

@@ -20,7 +20,6 @@ window and the pane index so a late pane never overwrites the on-time one.
 from __future__ import annotations
 
 import functools
-import time
 from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass
 from typing import Any
@@ -53,10 +52,9 @@ class ParquetSink(fileio.FileSink):
         # Beam owns ``fh`` and closes it after flush(); pyarrow leaves a
         # caller's file object open when its writer closes.
         self._clock = StageClock("write")
-        started = time.perf_counter_ns()
-        self._writer = pq.ParquetWriter(fh, self._schema, compression="snappy")
+        with self._clock:
+            self._writer = pq.ParquetWriter(fh, self._schema, compression="snappy")
         self._rows = []
-        self._clock.add_ns(time.perf_counter_ns() - started)
 
     def write(self, record: dict[str, Any]) -> None:
         self._rows.append(record)
@@ -66,17 +64,15 @@ class ParquetSink(fileio.FileSink):
     def flush(self) -> None:
         self._write_rows()
         assert self._writer is not None
-        started = time.perf_counter_ns()
-        self._writer.close()
-        self._clock.add_ns(time.perf_counter_ns() - started)
+        with self._clock:
+            self._writer.close()
 
     def _write_rows(self) -> None:
         if self._rows:
             assert self._writer is not None
-            started = time.perf_counter_ns()
-            self._writer.write_table(pa.Table.from_pylist(self._rows, schema=self._schema))
+            with self._clock:
+                self._writer.write_table(pa.Table.from_pylist(self._rows, schema=self._schema))
             self._rows = []
-            self._clock.add_ns(time.perf_counter_ns() - started)
 
 
 class PartitionedFileNaming:
