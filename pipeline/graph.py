@@ -16,9 +16,9 @@ from datetime import UTC, datetime, timedelta
 import apache_beam as beam
 import pyarrow as pa
 from apache_beam.io.filesystems import FileSystems
-from apache_beam.options.pipeline_options import GoogleCloudOptions, PipelineOptions, StandardOptions
+from apache_beam.options.pipeline_options import GoogleCloudOptions, PipelineOptions, StandardOptions, TestOptions
 
-from pipeline.options import NewsbeamOptions, validate
+from pipeline.options import NewsbeamOptions, validate, validate_dataflow
 from transforms.common import (
     ARTICLE_FILES,
     ARTICLE_ROWS,
@@ -85,8 +85,19 @@ class InputPlan:
     matched: int
 
 
-def plan_input(spec: str, watch: bool = False) -> InputPlan:
-    """What --input matches; a watched folder may start empty, but must exist."""
+def _offline_refusal(flag: str, path: str) -> ValueError:
+    return ValueError(
+        f"--{flag} {path!r} is read when the graph is built, and a dry run does not reach Cloud Storage: "
+        "give a local copy to plan with"
+    )
+
+
+def plan_input(spec: str, watch: bool = False, offline: bool = False) -> InputPlan:
+    """What --input matches; a watched folder may start empty, but must exist.
+
+    ``offline`` (a dry run, ``newsbeam plan``) lists nothing in Cloud
+    Storage: a bucket's files are then counted by the workers only.
+    """
     spec = _absolute(spec)
     is_file = False
     if any(c in spec for c in _GLOB_CHARS):
@@ -100,6 +111,8 @@ def plan_input(spec: str, watch: bool = False) -> InputPlan:
         root = posixpath.dirname(spec)
         pattern = spec
         is_file = True
+    if offline and _is_remote(spec):
+        return InputPlan(pattern, root, 0)
     if watch:  # listed by the workers, again and again; a bucket is not listed at graph-build time
         if is_file or (not _is_remote(root) and not os.path.isdir(root)):
             raise ValueError(f"--input {spec!r} is not a folder (or a glob in one) to watch: create it first")
@@ -110,11 +123,15 @@ def plan_input(spec: str, watch: bool = False) -> InputPlan:
     return InputPlan(pattern, root, matched)
 
 
-def resolve_manifest(opts: NewsbeamOptions, plan: InputPlan) -> tuple[str, str, str] | None:
+def resolve_manifest(opts: NewsbeamOptions, plan: InputPlan, offline: bool = False) -> tuple[str, str, str] | None:
     """(path, folder, header line) of the sidecar manifest, or None."""
     if opts.manifest and opts.manifest.lower() == "none":
         return None
     path = _absolute(opts.manifest) if opts.manifest else FileSystems.join(plan.root, MANIFEST_NAME)
+    if offline and _is_remote(path):
+        if opts.manifest:
+            raise _offline_refusal("manifest", opts.manifest)
+        return None  # whether the bucket has one is not known offline
     if not FileSystems.exists(path):
         if opts.manifest:
             raise ValueError(f"--manifest {opts.manifest!r} does not exist")
@@ -133,13 +150,15 @@ def output_is_empty(output: str) -> bool:
     return not FileSystems.match([FileSystems.join(_absolute(output), "**")])[0].metadata_list
 
 
-def resolve_taxonomy(opts: NewsbeamOptions) -> str:
+def resolve_taxonomy(opts: NewsbeamOptions, offline: bool = False) -> str:
     """The taxonomy's YAML text, read and checked at graph-build time so a
     bad --taxonomy fails before any worker starts, and workers never need
     the file itself."""
     if not opts.taxonomy:
         return packaged_taxonomy_text()
     path = _absolute(opts.taxonomy)
+    if offline and _is_remote(path):
+        raise _offline_refusal("taxonomy", opts.taxonomy)
     if not FileSystems.exists(path):
         raise ValueError(f"--taxonomy {opts.taxonomy!r} does not exist")
     with FileSystems.open(path) as fh:
@@ -154,6 +173,12 @@ def resolve_taxonomy(opts: NewsbeamOptions) -> str:
 def run_ingested_at(opts: NewsbeamOptions) -> datetime:
     pinned = parse_time(opts.ingested_at) if opts.ingested_at else None
     return pinned or datetime.now(UTC).replace(microsecond=0)
+
+
+def updating(options: PipelineOptions) -> bool:
+    """Whether this launch replaces a running Dataflow job (``--update``):
+    the new job takes over the old one's windows, state and output folder."""
+    return bool(options.view_as(GoogleCloudOptions).update)
 
 
 def temp_root(options: PipelineOptions, output: str) -> str:
@@ -213,10 +238,12 @@ def fetch_settings(opts: NewsbeamOptions) -> FeedSettings:
     return FeedSettings(policy, rate_per_host=opts.requests_per_host, seen_days=opts.feed_seen_days)
 
 
-def read_feed_list(spec: str) -> list[str]:
+def read_feed_list(spec: str, offline: bool = False) -> list[str]:
     """The --feeds file's URLs, read at graph-build time (it is small, and a
     bad list should fail before any worker starts)."""
     path = _absolute(spec)
+    if offline and _is_remote(path):
+        raise _offline_refusal("feeds", spec)
     if not FileSystems.exists(path):
         raise ValueError(f"--feeds {spec!r} does not exist")
     with FileSystems.open(path) as fh:
@@ -230,7 +257,9 @@ def read_feed_list(spec: str) -> list[str]:
 LOCAL_RUNNERS = (None, "DirectRunner", "BundleBasedDirectRunner", "SwitchingDirectRunner", "FnApiRunner")
 
 
-def read_source(opts: NewsbeamOptions, streaming: bool, runner: str | None = None) -> beam.PTransform:
+def read_source(
+    opts: NewsbeamOptions, streaming: bool, runner: str | None = None, offline: bool = False
+) -> beam.PTransform:
     """The Read step the flags describe: a composite giving documents and rejects."""
     if opts.input_subscription or opts.input_topic:
         if not streaming:
@@ -242,7 +271,7 @@ def read_source(opts: NewsbeamOptions, streaming: bool, runner: str | None = Non
             max_bytes=opts.max_bytes,
         )
     if opts.feeds:
-        feeds = read_feed_list(opts.feeds)
+        feeds = read_feed_list(opts.feeds, offline)
         polls = 1 if opts.once else opts.polls
         if polls is None and not streaming:
             raise ValueError("--feeds polls until stopped: pass --streaming, or --once / --polls N for a bounded run")
@@ -260,8 +289,8 @@ def read_source(opts: NewsbeamOptions, streaming: bool, runner: str | None = Non
                 "--input with --streaming watches the folder until stopped, which needs a streaming runner "
                 "(Dataflow, Flink): the local DirectRunner cannot run an endless watch. Use --polls N here."
             )
-    plan = plan_input(opts.input, watch=watch is not None)
-    manifest = resolve_manifest(opts, plan)
+    plan = plan_input(opts.input, watch=watch is not None, offline=offline)
+    manifest = resolve_manifest(opts, plan, offline)
     return ReadDocuments(
         plan.pattern,
         plan.root,
@@ -285,11 +314,15 @@ def build_pipeline(
     """
     opts = options.view_as(NewsbeamOptions)
     validate(opts, needs_input=source is None)
+    validate_dataflow(options)
     streaming = options.view_as(StandardOptions).streaming
-    if not opts.overwrite and not output_is_empty(opts.output):
-        raise ValueError(f"--output {opts.output!r} is not empty; choose another folder or pass --overwrite")
-    source = source or read_source(opts, streaming, options.view_as(StandardOptions).runner)
-    taxonomy = resolve_taxonomy(opts)
+    # A dry run (newsbeam plan) reads nothing from Cloud Storage: it may have no credentials.
+    offline = bool(options.view_as(TestOptions).dry_run)
+    if not (opts.overwrite or updating(options) or (offline and _is_remote(opts.output))):
+        if not output_is_empty(opts.output):
+            raise ValueError(f"--output {opts.output!r} is not empty; choose another folder or pass --overwrite")
+    source = source or read_source(opts, streaming, options.view_as(StandardOptions).runner, offline)
+    taxonomy = resolve_taxonomy(opts, offline)
     ingested_at = run_ingested_at(opts)
     output = _absolute(opts.output)
     temp = temp_root(options, output)

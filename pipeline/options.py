@@ -8,7 +8,13 @@ from __future__ import annotations
 
 import re
 
-from apache_beam.options.pipeline_options import PipelineOptions
+from apache_beam.options.pipeline_options import (
+    GoogleCloudOptions,
+    PipelineOptions,
+    SetupOptions,
+    StandardOptions,
+    WorkerOptions,
+)
 
 from transforms.core.fetch import parse_networks
 from transforms.core.timeparse import parse_time
@@ -16,6 +22,13 @@ from transforms.core.topics import ScoringParams
 
 PUBSUB_SUBSCRIPTION = re.compile(r"projects/[^/]+/subscriptions/[^/]+")
 PUBSUB_TOPIC = re.compile(r"projects/[^/]+/topics/[^/]+")
+
+# Exactly one source is required; --output always is.
+SOURCE_FLAGS = ("input", "feeds", "input_subscription", "input_topic")
+REQUIRED_FLAGS = ("output",)
+# Paths the workers themselves open, so on Dataflow they must be in Cloud
+# Storage (--feeds and --taxonomy are read at graph-build time instead).
+WORKER_PATH_FLAGS = ("input", "output", "manifest")
 
 # Chosen from `make eval-dedup`; the README records the figures behind them.
 DEDUP_DEFAULTS = {
@@ -258,7 +271,7 @@ class NewsbeamOptions(PipelineOptions):
 
 def validate(opts: NewsbeamOptions, needs_input: bool = True) -> None:
     """Raise ValueError naming the first flag whose value cannot work."""
-    sources = [flag for flag in ("input", "feeds", "input_subscription", "input_topic") if getattr(opts, flag)]
+    sources = [flag for flag in SOURCE_FLAGS if getattr(opts, flag)]
     if needs_input and not sources:
         raise ValueError(
             "--input is required: a folder, file or glob of documents "
@@ -279,7 +292,7 @@ def validate(opts: NewsbeamOptions, needs_input: bool = True) -> None:
         raise ValueError("--polls cannot be combined with --once (which is --polls 1)")
     if opts.polls is not None and opts.polls < 1:
         raise ValueError(f"--polls must be 1 or more, got {opts.polls!r}")
-    if not opts.output:
+    if not opts.output:  # REQUIRED_FLAGS
         raise ValueError("--output is required: the folder to write Parquet into")
     positive = ("min_chars", "max_bytes", "lang_prefix_chars", "row_group_size")
     positive += ("dedup_shingle_size", "dedup_num_perm", "dedup_bands", "dedup_rows", "dedup_max_reps")
@@ -324,3 +337,47 @@ def validate(opts: NewsbeamOptions, needs_input: bool = True) -> None:
         raise ValueError(f"--topic_min_share must be between 0 and 1, got {opts.topic_min_share!r}")
     if opts.ingested_at is not None and parse_time(opts.ingested_at) is None:
         raise ValueError(f"--ingested_at must be an ISO 8601 time, got {opts.ingested_at!r}")
+
+
+def endless(opts: NewsbeamOptions) -> bool:
+    """Whether the flags name a source that never ends (so the job streams)."""
+    polling_forever = bool(opts.feeds) and not opts.once and opts.polls is None
+    return polling_forever or bool(opts.input_subscription or opts.input_topic)
+
+
+def is_dataflow(options: PipelineOptions) -> bool:
+    runner = options.view_as(StandardOptions).runner or ""
+    return runner.lower().removesuffix("runner") == "dataflow"
+
+
+def validate_dataflow(options: PipelineOptions) -> None:
+    """Checks that only matter when the workers are Dataflow's machines.
+
+    Run before ``beam.Pipeline(options)`` is built: without --temp_location,
+    Beam's own validation goes looking for a default bucket over the network
+    and a plan without credentials would hang for minutes.
+    """
+    if not is_dataflow(options):
+        return
+    cloud = options.view_as(GoogleCloudOptions)
+    if not cloud.project:
+        raise ValueError("--project is required with --runner DataflowRunner: the Google Cloud project to run in")
+    if not cloud.region:
+        raise ValueError("--region is required with --runner DataflowRunner, for example --region europe-west1")
+    if not (cloud.temp_location or "").startswith("gs://"):
+        raise ValueError(
+            f"--temp_location must be a gs:// path with --runner DataflowRunner (got {cloud.temp_location!r}): "
+            "Beam stages files there and newsbeam writes its temporary Parquet there"
+        )
+    opts = options.view_as(NewsbeamOptions)
+    if cloud.update and opts.overwrite:
+        raise ValueError("--overwrite cannot be combined with --update: it would delete the running job's output")
+    for flag in WORKER_PATH_FLAGS:
+        value = getattr(opts, flag)
+        if value and value.lower() != "none" and not value.startswith("gs://"):
+            raise ValueError(f"--{flag} {value!r} is not in Cloud Storage: Dataflow workers cannot open local paths")
+    if not (options.view_as(SetupOptions).setup_file or options.view_as(WorkerOptions).sdk_container_image):
+        raise ValueError(
+            "--setup_file ./setup.py (or --sdk_container_image with the Flex Template image) is required with "
+            "--runner DataflowRunner: without one the workers do not have newsbeam's code"
+        )

@@ -17,11 +17,11 @@ import apache_beam as beam
 import pyarrow.parquet as pq
 from apache_beam.io.filesystems import FileSystems
 from apache_beam.metrics.metric import MetricsFilter
-from apache_beam.options.pipeline_options import PipelineOptions, StandardOptions
+from apache_beam.options.pipeline_options import GoogleCloudOptions, PipelineOptions, StandardOptions
 from apache_beam.runners.runner import PipelineState
 
 from pipeline.graph import TABLE_SPECS, TABLES, TEMP_FOLDER, build_pipeline, temp_root
-from pipeline.options import NewsbeamOptions
+from pipeline.options import NewsbeamOptions, endless, is_dataflow, validate_dataflow
 from transforms.common import (
     ARTICLE_FILES,
     ARTICLE_ROWS,
@@ -54,6 +54,10 @@ class Summary:
     topics: dict[str, int] = field(default_factory=dict)
     # Seconds spent in each stage's own code, summed over workers.
     stage_seconds: dict[str, float] = field(default_factory=dict)
+    # Handed to Dataflow and not waited for (a streaming job), or only
+    # translated (--dry_run=True); job_id is None for the latter.
+    detached: bool = False
+    job_id: str | None = None
 
     @property
     def balanced(self) -> bool:
@@ -205,14 +209,44 @@ def ensure_table(output: str, name: str) -> None:
 SourceFactory = Callable[[NewsbeamOptions], beam.PTransform]
 
 
+def prepare_options(argv: list[str] | None) -> PipelineOptions:
+    """The run's options: streaming switched on for an endless source, and
+    the Dataflow checks done before Beam's own (which would otherwise go
+    looking for a default bucket over the network)."""
+    options = PipelineOptions(argv)
+    if endless(options.view_as(NewsbeamOptions)):
+        options.view_as(StandardOptions).streaming = True
+    validate_dataflow(options)
+    return options
+
+
+def waits(options: PipelineOptions) -> bool:
+    """Whether ``run`` waits for the job: always on local runners; on Dataflow
+    only for a batch job without --no_wait_until_finish (a streaming job
+    never finishes, and a Flex Template launcher must exit once the job is
+    submitted)."""
+    standard = options.view_as(StandardOptions)
+    return not is_dataflow(options) or not (standard.streaming or standard.no_wait_until_finish)
+
+
+def submitted_message(job_id: str, options: PipelineOptions) -> str:
+    cloud = options.view_as(GoogleCloudOptions)
+    kind = "streaming" if options.view_as(StandardOptions).streaming else "batch"
+    where = f"--region {cloud.region} --project {cloud.project}"
+    return "\n".join([
+        f"newsbeam: submitted {kind} Dataflow job {job_id} ({cloud.job_name or 'unnamed'})",
+        f"  console  https://console.cloud.google.com/dataflow/jobs/{cloud.region}/{job_id}?project={cloud.project}",
+        f"  drain    gcloud dataflow jobs drain {job_id} {where}",
+        f"  cancel   gcloud dataflow jobs cancel {job_id} {where}",
+    ])  # fmt: skip
+
+
 def run(argv: list[str] | None = None, source_factory: SourceFactory | None = None) -> Summary:
     """Build and run the pipeline with ``argv`` flags; print and return its
     summary.  ``source_factory`` builds a Read step other than the flags'
     (``newsbeam replay``)."""
-    options = PipelineOptions(argv)
+    options = prepare_options(argv)
     opts = options.view_as(NewsbeamOptions)
-    if (opts.feeds and not opts.once and opts.polls is None) or opts.input_subscription or opts.input_topic:
-        options.view_as(StandardOptions).streaming = True  # an endless source
     if opts.overwrite and opts.output:
         clear_output(opts.output)
     started = time.monotonic()
@@ -220,6 +254,14 @@ def run(argv: list[str] | None = None, source_factory: SourceFactory | None = No
     source = source_factory(opts) if source_factory else None
     build_pipeline(p, options, source=source)
     result = p.run()
+    if not waits(options):
+        job_id = result.job_id() if callable(getattr(result, "job_id", None)) else None
+        if job_id:
+            print(submitted_message(job_id, options))
+        else:
+            print("newsbeam: dry run: the job was translated, nothing was submitted (newsbeam plan writes it out)")
+        elapsed = round(time.monotonic() - started, 2)
+        return Summary(state=str(result.state), elapsed_seconds=elapsed, detached=True, job_id=job_id)
     try:
         result.wait_until_finish()
     except KeyboardInterrupt:  # how an endless local streaming run is stopped
@@ -252,6 +294,8 @@ def main(argv: list[str] | None = None, source_factory: SourceFactory | None = N
     except ValueError as exc:
         print(f"newsbeam: error: {exc}", file=sys.stderr)
         return 2
+    if summary.detached:
+        return 0  # submitted; the job's own state is Dataflow's to report
     return 0 if summary.balanced and summary.state == PipelineState.DONE else 1
 
 

@@ -107,7 +107,15 @@ def _watch_output(p: beam.Pipeline) -> str:
 def test_an_endless_watch_is_match_continuously_on_streaming_runners(tmp_path):
     folder = tmp_path / "inbox"
     folder.mkdir()  # empty: a watch may start before the first file
-    endless = _graph(tmp_path, "--input", str(folder), "--streaming", "--runner", "DataflowRunner")
+    # On Dataflow the watched folder is a bucket's; a dry run lists nothing, so no credentials are needed.
+    dataflow = [
+        "--runner", "DataflowRunner", "--project", "newsbeam-demo", "--region", "europe-west1", "--dry_run=True",
+        "--temp_location", "gs://newsbeam-demo-bucket/tmp", "--setup_file", "setup.py", "--streaming",
+        "--input", "gs://newsbeam-demo-bucket/inbox/", "--output", "gs://newsbeam-demo-bucket/out",
+    ]  # fmt: skip
+    options = PipelineOptions(dataflow)
+    endless = beam.Pipeline(runner=DirectRunner(), options=options)
+    build_pipeline(endless, options)
     assert _watch_output(endless) == "UNBOUNDED"
     # A bounded watch is a bounded step, which the local runners can run.
     bounded = _graph(tmp_path, "--input", str(folder), "--streaming", "--polls", "3")
