@@ -2,14 +2,15 @@
 
 ``newsbeam run --input PATH --output DIR [any Beam option]`` runs the
 pipeline; every flag after ``run`` goes to Beam's option parser unchanged.
-``newsbeam replay``, ``newsbeam publish`` and ``newsbeam tag`` are described
-in their modules.
+``newsbeam plan``, ``newsbeam replay``, ``newsbeam publish`` and ``newsbeam
+tag`` are described in their modules.
 """
 
 from __future__ import annotations
 
 import sys
 
+from pipeline import plan as plan_module
 from pipeline import publish as publish_module
 from pipeline import replay as replay_module
 from pipeline import run as run_module
@@ -20,6 +21,9 @@ USAGE = """usage: newsbeam COMMAND [flags]
 commands:
   run     --input PATH_OR_GLOB --output DIR [options]   extract articles to Parquet
           (newsbeam run --help lists every option, Beam's included)
+  plan    --runner DataflowRunner [the flags of a real launch] [--plan_dir DIR]
+          translate the job for Dataflow offline (no credentials, no network):
+          writes job.json, pipeline.json and steps.txt, prints the step count
   replay  FOLDER --output DIR [--late_copies N] [--late_by_hours H] [options]
           run the streaming pipeline on saved documents as a test stream
           (in event-time order, windows closing between them)
@@ -39,6 +43,8 @@ def main(argv: list[str] | None = None) -> int:
     command, rest = args[0], args[1:]
     if command == "run":
         return run_module.main(rest)
+    if command == "plan":
+        return plan_module.main(rest)
     if command == "replay":
         return replay_module.main(rest)
     if command == "publish":
