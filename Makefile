@@ -4,18 +4,22 @@ VENV   := .venv
 PY     := $(VENV)/bin/python
 PIP    := $(PY) -m pip install --quiet --disable-pip-version-check
 
-.PHONY: run test lint clean eval-dedup eval-topics bench
+.PHONY: run test lint clean eval-dedup eval-topics bench plan lock template-metadata
 
 $(PY):
 	$(PYTHON) -m venv $(VENV)
 
-# Stamps re-install when setup.py changes.
-$(VENV)/.installed-run: setup.py | $(PY)
-	$(PIP) -e .
+# Stamps re-install when setup.py or the lock changes.  Every install takes
+# the pinned versions of requirements.lock, which the Dataflow image installs
+# too: tests and workers run the same packages.
+LOCK   := requirements.lock
+
+$(VENV)/.installed-run: setup.py $(LOCK) | $(PY)
+	$(PIP) -r $(LOCK) -e .
 	touch $@
 
-$(VENV)/.installed-test: setup.py | $(PY)
-	$(PIP) -e '.[test]'
+$(VENV)/.installed-test: setup.py $(LOCK) | $(PY)
+	$(PIP) -r $(LOCK) -e '.[test]'
 	touch $@ $(VENV)/.installed-run
 
 ## run: the pipeline on seeds/ with the DirectRunner, Parquet to out/, summary printed
@@ -27,8 +31,8 @@ test: $(VENV)/.installed-test
 	$(PY) -m ruff check .
 	$(PY) -m pytest
 
-$(VENV)/.installed-eval: setup.py | $(PY)
-	$(PIP) -e '.[test,eval]'
+$(VENV)/.installed-eval: setup.py $(LOCK) | $(PY)
+	$(PIP) -r $(LOCK) -e '.[test,eval]'
 	touch $@ $(VENV)/.installed-test $(VENV)/.installed-run
 
 ## eval-dedup: dedup against the labelled rewrites and hard negatives, with three baselines
@@ -39,8 +43,8 @@ eval-dedup: $(VENV)/.installed-eval
 eval-topics: $(VENV)/.installed-test
 	$(PY) -m tests.topics_eval.evaluate --json eval-topics.json
 
-$(VENV)/.installed-bench: setup.py | $(PY)
-	$(PIP) -e '.[bench]'
+$(VENV)/.installed-bench: setup.py $(LOCK) | $(PY)
+	$(PIP) -r $(LOCK) -e '.[bench]'
 	touch $@ $(VENV)/.installed-run
 
 ## bench: throughput next to a bare trafilatura loop, 1 and 2 workers, per-stage ms/doc, peak memory 1x/4x
@@ -48,9 +52,26 @@ $(VENV)/.installed-bench: setup.py | $(PY)
 bench: $(VENV)/.installed-bench
 	$(PY) -m bench.run $(BENCH_ARGS)
 
+## plan: translate the streaming Pub/Sub -> GCS job for Dataflow, offline, into plan/
+## (PROJECT, REGION, BUCKET, SUBSCRIPTION, ... as for deploy/dataflow/flex.sh; placeholders otherwise)
+plan: $(VENV)/.installed-run
+	PATH="$(CURDIR)/$(VENV)/bin:$$PATH" PROJECT=$${PROJECT:-newsbeam-demo} REGION=$${REGION:-europe-west1} \
+	  BUCKET=$${BUCKET:-newsbeam-demo-bucket} REPOSITORY=$${REPOSITORY:-newsbeam} \
+	  SUBSCRIPTION=$${SUBSCRIPTION:-articles} TAG=$${TAG:-plan} deploy/dataflow/flex.sh plan
+
+## lock: recompile requirements.lock from setup.py (pip-compile, Python 3.11 like the image)
+lock: $(VENV)/.installed-run
+	$(PIP) 'pip-tools>=7.4'
+	$(VENV)/bin/pip-compile --quiet --strip-extras --no-emit-index-url --no-emit-find-links \
+	  --output-file $(LOCK) setup.py
+
+## template-metadata: regenerate deploy/dataflow/metadata.json from the pipeline's flags
+template-metadata: $(VENV)/.installed-run
+	$(PY) -m pipeline.template --write
+
 lint: $(VENV)/.installed-test
 	$(PY) -m ruff check .
 	$(PY) -m ruff format --check .
 
 clean:
-	rm -rf out/ .bench/ .pytest_cache build *.egg-info eval-dedup.json eval-topics.json
+	rm -rf out/ plan/ .bench/ .pytest_cache build *.egg-info eval-dedup.json eval-topics.json
