@@ -6,7 +6,13 @@ PIP    := $(PY) -m pip install --quiet --disable-pip-version-check
 
 .PHONY: run test lint clean eval-dedup eval-topics bench plan lock template-metadata
 
+# requirements.lock and the Dataflow image are for this Python.
+LOCK_PYTHON := 3.11
+
 $(PY):
+	@$(PYTHON) -c 'import sys; v = "%d.%d" % sys.version_info[:2]; sys.exit(0 if v == "$(LOCK_PYTHON)" else \
+	  "make needs Python $(LOCK_PYTHON), which requirements.lock and the Dataflow image are built for; " \
+	  + "$(PYTHON) is " + v + ". Try: make PYTHON=python$(LOCK_PYTHON) ...")'
 	$(PYTHON) -m venv $(VENV)
 
 # Stamps re-install when setup.py or the lock changes.  Every install takes
