@@ -84,12 +84,13 @@ class Plan:
 
 def translate(argv: list[str]) -> Plan:
     """Build and translate the pipeline for Dataflow, offline."""
-    options = prepare_options([*argv, "--dry_run=True"])
-    standard = options.view_as(StandardOptions)
-    if standard.runner is None:
-        standard.runner = "DataflowRunner"
+    argv = [*argv, "--dry_run=True"]
+    if not any(a == "--runner" or a.startswith("--runner=") for a in argv):
+        argv.insert(0, "--runner=DataflowRunner")  # before the checks, which depend on it
+    options = prepare_options(argv)
     if not is_dataflow(options):
-        raise ValueError(f"--runner {standard.runner!r}: newsbeam plan translates for DataflowRunner only")
+        runner = options.view_as(StandardOptions).runner
+        raise ValueError(f"--runner {runner!r}: newsbeam plan translates for DataflowRunner only")
     p = beam.Pipeline(options=options)
     build_pipeline(p, options)
     result = p.run()

@@ -48,6 +48,7 @@ REGEXES = {
     "feeds": GCS,
     "taxonomy": GCS,
     "manifest": r"^(none|gs://.+)$",
+    "allow_networks": r"^[0-9a-fA-F:./]+(,[0-9a-fA-F:./]+)*$",
     "ingested_at": r"^[0-9]{4}-[0-9]{2}-[0-9]{2}([T ][0-9:.]+)?(Z|[+-][0-9:]+)?$",
 }
 

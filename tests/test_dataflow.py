@@ -31,6 +31,7 @@ import types
 from pathlib import Path
 
 import pytest
+from apache_beam.coders import StrUtf8Coder
 from apache_beam.options.pipeline_options import PipelineOptions
 from apache_beam.portability import common_urns
 from apache_beam.portability.api import beam_runner_api_pb2
@@ -149,7 +150,8 @@ def test_every_step_is_there_under_its_stable_name(plan):
 
 def test_stateful_steps_have_deterministic_key_coders(plan):
     """State is kept per encoded key: a key coder that is not deterministic
-    would split one key's state, and changing it later breaks --update."""
+    would split one key's state, and changing it later breaks --update, so
+    every stateful step's keys are plain UTF-8 strings."""
     components = plan["proto"].components
     context = PipelineContext(components)
     stateful = []
@@ -160,7 +162,7 @@ def test_stateful_steps_have_deterministic_key_coders(plan):
         if payload.state_specs or payload.timer_family_specs:
             (main_input,) = [pc for tag, pc in t.inputs.items() if tag not in payload.side_inputs]
             coder = context.coders.get_by_id(components.pcollections[main_input].coder_id)
-            assert coder.is_kv_coder() and coder.key_coder().is_deterministic(), (t.unique_name, coder)
+            assert coder.is_kv_coder() and isinstance(coder.key_coder(), StrUtf8Coder), (t.unique_name, coder)
             stateful.append(t.unique_name)
     assert {"Dedup/Exact/ParDo(ExactFn)", "Dedup/CompareInBand", "Dedup/Decide/ParDo(DecideFn)"} <= set(stateful)
 
@@ -245,11 +247,15 @@ def test_pickled_dofns_load_and_set_up_in_a_fresh_process(plan, tmp_path):
     assert ours <= set(loaded.values()), ours - set(loaded.values())
 
 
-def test_plan_refuses_other_runners_and_remote_files_it_cannot_read(tmp_path):
+def test_plan_refuses_other_runners_and_remote_files_it_cannot_read(tmp_path, capsys):
     from pipeline.plan import main
 
     assert main(["--plan_dir", str(tmp_path), *STREAMING_JOB, "--runner", "DirectRunner", "--setup_file", "x"]) == 2
     assert not (tmp_path / "job.json").exists()
+    # No --runner means Dataflow, checked as such before Beam looks for a default bucket online.
+    no_runner = [a for a in STREAMING_JOB if a not in ("--runner", "DataflowRunner") and not a.endswith("/tmp")]
+    assert main(["--plan_dir", str(tmp_path), *[a for a in no_runner if a != "--temp_location"]]) == 2
+    assert "--temp_location must be a gs:// path" in capsys.readouterr().err
     assert main(["--plan_dir", str(tmp_path), *STREAMING_JOB, "--setup_file", str(ROOT / "setup.py"),
                  "--taxonomy", f"{BUCKET}/taxonomy.yaml"]) == 2  # fmt: skip
 

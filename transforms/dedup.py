@@ -561,13 +561,18 @@ class ResolveFn(beam.DoFn):
 
 
 class _Streaming:
-    """The streaming form of each keyed step."""
+    """The streaming form of each keyed step.
+
+    Each shuffle declares its output as ``(str, Any)`` so the state's keys
+    are encoded as UTF-8 strings: deterministic by contract, and fixed now,
+    since a later change of key coder breaks Dataflow's ``--update``.
+    """
 
     @staticmethod
     def exact(keyed, horizon_us: int):
         return (
             keyed
-            | "ShuffleByText" >> ReshufflePerKey()
+            | "ShuffleByText" >> ReshufflePerKey().with_output_types(KEYED)
             | "Exact" >> beam.ParDo(ExactFn(horizon_us)).with_input_types(KEYED).with_outputs(COPIES, main="first")
         )
 
@@ -575,7 +580,7 @@ class _Streaming:
     def bands(keyed, thresholds, horizon_us: int, max_reps: int):
         return (
             keyed
-            | "ShuffleByBand" >> ReshufflePerKey()
+            | "ShuffleByBand" >> ReshufflePerKey().with_output_types(KEYED)
             | "CompareInBand"
             >> beam.ParDo(
                 CompareInBandFn(thresholds=thresholds, horizon_us=horizon_us, max_reps=max_reps)
@@ -586,7 +591,7 @@ class _Streaming:
     def decide(keyed, bands: int):
         return (
             keyed
-            | "ShuffleByDoc" >> ReshufflePerKey()
+            | "ShuffleByDoc" >> ReshufflePerKey().with_output_types(KEYED)
             | "Decide"
             >> beam.ParDo(DecideFn(bands)).with_input_types(KEYED).with_outputs(SELVES, CHILDREN, main="stories")
         )
@@ -595,7 +600,7 @@ class _Streaming:
     def resolve(keyed, hop: int, keep_us: int, last_hop: bool):
         return (
             keyed
-            | f"ShuffleHop{hop}" >> ReshufflePerKey()
+            | f"ShuffleHop{hop}" >> ReshufflePerKey().with_output_types(KEYED)
             | f"ResolveHop{hop}"
             >> beam.ParDo(ResolveFn(keep_us=keep_us, last_hop=last_hop))
             .with_input_types(KEYED)

@@ -310,15 +310,15 @@ class ReadFeeds(beam.PTransform):
             )
         polled = (
             urls
-            | "ByFeedHost" >> beam.Map(_by_host)
+            | "ByFeedHost" >> beam.Map(_by_host).with_output_types(KEYED)
             | "FetchFeeds"
             >> beam.ParDo(FetchFeedsFn(self.settings)).with_input_types(KEYED).with_outputs(REJECTS, main="entries")
         )
         pages = (
             polled.entries
-            | "ByEntry" >> beam.Map(_entry_by_key)
+            | "ByEntry" >> beam.Map(_entry_by_key).with_output_types(KEYED)
             | "SkipSeen" >> beam.ParDo(SkipSeenFn(self.settings.seen_days)).with_input_types(KEYED)
-            | "ByPageHost" >> beam.Map(_entry_by_host)
+            | "ByPageHost" >> beam.Map(_entry_by_host).with_output_types(KEYED)
             | "FetchPages"
             >> beam.ParDo(FetchPagesFn(self.settings)).with_input_types(KEYED).with_outputs(REJECTS, main="raw")
         )

@@ -21,6 +21,7 @@ guards).  A message that cannot be a document is a ``pubsub`` reject.
 from __future__ import annotations
 
 from collections.abc import Iterator
+from typing import Any
 
 import apache_beam as beam
 from apache_beam.io.gcp.pubsub import PubsubMessage, ReadFromPubSub
@@ -111,9 +112,10 @@ class ReadPubSub(beam.PTransform):
         messages = pbegin | "Messages" >> ReadFromPubSub(
             subscription=self.subscription, topic=self.topic, with_attributes=True
         )
-        parsed = messages | "ToDocuments" >> beam.ParDo(MessageToDocumentFn(source, self.max_bytes)).with_outputs(
-            REJECTS, URLS, main="raw"
-        )
+        # URLs are keyed by host; typed so the fetch state's keys are UTF-8 strings.
+        parsed = messages | "ToDocuments" >> beam.ParDo(MessageToDocumentFn(source, self.max_bytes)).with_output_types(
+            Any, **{URLS: KEYED}
+        ).with_outputs(REJECTS, URLS, main="raw")
         fetched = parsed[URLS] | "FetchPages" >> beam.ParDo(FetchPagesFn(self.settings)).with_input_types(
             KEYED
         ).with_outputs(REJECTS, main="raw")
