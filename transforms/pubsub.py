@@ -114,7 +114,7 @@ class ReadPubSub(beam.PTransform):
         )
         # URLs are keyed by host; typed so the fetch state's keys are UTF-8 strings.
         parsed = messages | "ToDocuments" >> beam.ParDo(MessageToDocumentFn(source, self.max_bytes)).with_output_types(
-            Any, **{URLS: KEYED}
+            Any, **{URLS: KEYED, REJECTS: Any}
         ).with_outputs(REJECTS, URLS, main="raw")
         fetched = parsed[URLS] | "FetchPages" >> beam.ParDo(FetchPagesFn(self.settings)).with_input_types(
             KEYED
