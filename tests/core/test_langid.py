@@ -1,9 +1,13 @@
 """Language detection: deterministic, bounded, declared language as fallback."""
 
-import pytest
+import json
 
-from tests.conftest import SEEDS
-from transforms.core.langid import LanguageDetector, normalize_lang_tag
+import pytest
+from langdetect.detector import Detector
+from langdetect.lang_detect_exception import LangDetectException
+
+from tests.conftest import DATA, SEEDS
+from transforms.core.langid import LanguageDetector, _Detector, normalize_lang_tag
 
 SEED = (SEEDS / "001_8b81df99018cc380.txt").read_text(encoding="utf-8")
 
@@ -51,3 +55,53 @@ def test_nothing_to_detect(detector):
 @pytest.mark.parametrize("tag,expected", [("ar-SA", "ar"), ("en_US", "en"), ("AR", "ar"), ("", None), ("x", None)])
 def test_normalize_lang_tag(tag, expected):
     assert normalize_lang_tag(tag) == expected
+
+
+EDGE_CASES = [
+    "NATO and the UN met the OSCE in GENEVA on Monday; the EU said little.",  # capital words are skipped
+    "Thủ tướng Việt Nam phát biểu tại hội nghị thượng đỉnh ở Hà Nội hôm thứ Hai.",  # Vietnamese diacritics
+    "日本の首相は月曜日、東京で記者会見を開いた。カタカナとひらがな。",
+    "中华人民共和国外交部发言人在北京举行例行记者会。",
+    "대한민국 정부는 월요일 서울에서 기자회견을 열었다.",
+    "ایران و آذربایجان درباره قره‌باغ گفتگو کردند؛ یک ی فارسی",  # Farsi yeh is normalized to Arabic yeh
+    "Президент России заявил в понедельник, что переговоры продолжатся.",
+    "Ştiri din România: guvernul şi parlamentul țării s-au întâlnit; ș ț",  # Romanian comma/cedilla
+    "see https://example.com/a?b=c and mail press@example.org — “quoted” text…",
+    "Der Bundestag hat am Montag über den Haushalt beraten und abgestimmt.",
+    "a",
+    "Ok",
+    "12345",
+    "   ",
+    "ABC DEF GHI",
+]
+
+
+def _texts() -> list[str]:
+    texts = [path.read_text(encoding="utf-8") for path in sorted(SEEDS.glob("*.txt"))]
+    with (DATA / "topics" / "ant_candidates.jsonl").open(encoding="utf-8") as fh:
+        texts += [json.loads(line)["text"] for line in fh]
+    with (DATA / "dedup" / "sources.jsonl").open(encoding="utf-8") as fh:
+        texts += [" ".join(json.loads(line)["paragraphs"]) for line in fh]
+    return texts + EDGE_CASES
+
+
+def _probabilities(detector) -> list[tuple[str, float]] | None:
+    try:
+        return [(p.lang, p.prob) for p in detector.get_probabilities()]
+    except LangDetectException:
+        return None
+
+
+@pytest.mark.parametrize("prefix", [200, 1000])
+def test_the_fast_detector_gives_stock_langdetect_probabilities_to_the_last_bit(prefix):
+    ours = LanguageDetector(seed=0, prefix_chars=prefix)
+    texts = _texts()
+    compared = 0
+    for text in texts:
+        stock, fast = Detector(ours._factory), _Detector(ours._factory, ours._tables)
+        stock.append(text[:prefix])
+        fast.append(text[:prefix])
+        assert _probabilities(fast) == _probabilities(stock), text[:80]
+        compared += 1
+    assert compared == len(texts) > 150
+    assert ours._tables.rows and ours._tables.chars  # the lookups were used
