@@ -112,10 +112,9 @@ class _Tables:
 
 
 class _Detector(Detector):
-    """langdetect 1.0.9's Detector (pinned in setup.py) with
-    its text preparation, ``_extract_ngrams`` and ``_detect_block`` rewritten
-    for speed, same
-    results."""
+    """langdetect 1.0.9's Detector (pinned in setup.py) with its text
+    preparation, ``_extract_ngrams`` and ``_detect_block`` rewritten for
+    speed; same results."""
 
     def __init__(self, factory: DetectorFactory, tables: _Tables) -> None:
         super().__init__(factory)
