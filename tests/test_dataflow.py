@@ -267,6 +267,7 @@ def test_plan_refuses_other_runners_and_remote_files_it_cannot_read(tmp_path, ca
         ([*STREAMING_JOB[:-4], "--output", "/srv/newsbeam"], "--output"),
         ([*STREAMING_JOB, "--manifest", "seeds/manifest.csv"], "--manifest"),
         ([*STREAMING_JOB[:2], *STREAMING_JOB[4:]], "--project"),
+        ([*STREAMING_JOB[:4], *STREAMING_JOB[6:]], "--region"),
         (STREAMING_JOB, "--setup_file"),
         ([*STREAMING_JOB, "--setup_file", "setup.py", "--update", "--overwrite"], "--overwrite"),
     ],
