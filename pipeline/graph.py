@@ -92,6 +92,18 @@ def _offline_refusal(flag: str, path: str) -> ValueError:
     )
 
 
+def read_at_build(flag: str, spec: str, offline: bool) -> bytes:
+    """The bytes of a small file a flag names, read when the graph is built
+    (so a missing or bad file fails before any worker starts)."""
+    path = _absolute(spec)
+    if offline and _is_remote(path):
+        raise _offline_refusal(flag, spec)
+    if not FileSystems.exists(path):
+        raise ValueError(f"--{flag} {spec!r} does not exist")
+    with FileSystems.open(path) as fh:
+        return fh.read()
+
+
 def plan_input(spec: str, watch: bool = False, offline: bool = False) -> InputPlan:
     """What --input matches; a watched folder may start empty, but must exist.
 
@@ -156,13 +168,7 @@ def resolve_taxonomy(opts: NewsbeamOptions, offline: bool = False) -> str:
     the file itself."""
     if not opts.taxonomy:
         return packaged_taxonomy_text()
-    path = _absolute(opts.taxonomy)
-    if offline and _is_remote(path):
-        raise _offline_refusal("taxonomy", opts.taxonomy)
-    if not FileSystems.exists(path):
-        raise ValueError(f"--taxonomy {opts.taxonomy!r} does not exist")
-    with FileSystems.open(path) as fh:
-        text = fh.read().decode("utf-8")
+    text = read_at_build("taxonomy", opts.taxonomy, offline).decode("utf-8")
     try:
         parse_taxonomy(text)
     except TaxonomyError as exc:
@@ -241,13 +247,7 @@ def fetch_settings(opts: NewsbeamOptions) -> FeedSettings:
 def read_feed_list(spec: str, offline: bool = False) -> list[str]:
     """The --feeds file's URLs, read at graph-build time (it is small, and a
     bad list should fail before any worker starts)."""
-    path = _absolute(spec)
-    if offline and _is_remote(path):
-        raise _offline_refusal("feeds", spec)
-    if not FileSystems.exists(path):
-        raise ValueError(f"--feeds {spec!r} does not exist")
-    with FileSystems.open(path) as fh:
-        text = fh.read().decode("utf-8-sig", "replace")
+    text = read_at_build("feeds", spec, offline).decode("utf-8-sig", "replace")
     try:
         return parse_feed_list(text)
     except ValueError as exc:

@@ -6,6 +6,7 @@ built and raises ``ValueError`` naming the flag at fault.
 
 from __future__ import annotations
 
+import argparse
 import re
 
 from apache_beam.options.pipeline_options import (
@@ -267,6 +268,15 @@ class NewsbeamOptions(PipelineOptions):
             default=10_000,
             help="Rows per Parquet row group (default 10000).",
         )
+
+
+def flag_parser() -> argparse.ArgumentParser:
+    """A parser of newsbeam's own flags only (without Beam's), for what
+    needs their names, types and help: the template's metadata and
+    launcher."""
+    parser = argparse.ArgumentParser(add_help=False)
+    NewsbeamOptions._add_argparse_args(parser)
+    return parser
 
 
 def validate(opts: NewsbeamOptions, needs_input: bool = True) -> None:

@@ -21,7 +21,7 @@ import sys
 from pathlib import Path
 
 from pipeline import run as run_module
-from pipeline.options import PUBSUB_SUBSCRIPTION, PUBSUB_TOPIC, REQUIRED_FLAGS, SOURCE_FLAGS, NewsbeamOptions
+from pipeline.options import PUBSUB_SUBSCRIPTION, PUBSUB_TOPIC, REQUIRED_FLAGS, SOURCE_FLAGS, flag_parser
 
 METADATA_PATH = Path(__file__).resolve().parents[1] / "deploy" / "dataflow" / "metadata.json"
 
@@ -65,12 +65,6 @@ LABELS = {
 }
 
 
-def _parser() -> argparse.ArgumentParser:
-    parser = argparse.ArgumentParser(add_help=False)
-    NewsbeamOptions._add_argparse_args(parser)
-    return parser
-
-
 def _switches(parser: argparse.ArgumentParser) -> set[str]:
     """Flags that take no value (store_true / store_false)."""
     return {option.lstrip("-") for action in parser._actions if action.nargs == 0 for option in action.option_strings}
@@ -78,7 +72,7 @@ def _switches(parser: argparse.ArgumentParser) -> set[str]:
 
 def template_parameters() -> list[dict]:
     """One metadata entry per flag the template accepts, in the flags' order."""
-    parser = _parser()
+    parser = flag_parser()
     formatter = parser._get_formatter()
     switches = _switches(parser)
     entries = []
@@ -130,7 +124,7 @@ def template_args(argv: list[str]) -> list[str]:
     ``--flag=true`` becomes ``--flag`` and ``--flag=false`` is dropped for
     switches; the runner defaults to Dataflow and the job streams.
     """
-    switches = _switches(_parser())
+    switches = _switches(flag_parser())
     out: list[str] = []
     for arg in argv:
         name, _, value = arg.partition("=")

@@ -16,7 +16,6 @@
 
 from __future__ import annotations
 
-import argparse
 import ast
 import importlib.metadata
 import json
@@ -38,7 +37,7 @@ from apache_beam.portability.api import beam_runner_api_pb2
 from apache_beam.runners.pipeline_context import PipelineContext
 from google.protobuf import json_format
 
-from pipeline.options import REQUIRED_FLAGS, SOURCE_FLAGS, NewsbeamOptions, validate, validate_dataflow
+from pipeline.options import REQUIRED_FLAGS, SOURCE_FLAGS, NewsbeamOptions, flag_parser, validate, validate_dataflow
 from pipeline.run import waits
 from pipeline.template import METADATA_PATH, NOT_IN_TEMPLATE, render_metadata, template_args
 from tests.conftest import DATA, ROOT
@@ -292,9 +291,7 @@ def _metadata() -> dict:
 
 
 def _flag_names() -> set[str]:
-    parser = argparse.ArgumentParser(add_help=False)
-    NewsbeamOptions._add_argparse_args(parser)
-    return {o.lstrip("-") for action in parser._actions for o in action.option_strings}
+    return {o.lstrip("-") for action in flag_parser()._actions for o in action.option_strings}
 
 
 def test_metadata_json_is_generated_from_the_current_flags():
@@ -329,9 +326,7 @@ def test_every_metadata_parameter_is_a_flag_the_pipeline_accepts():
         for regex in param.get("regexes", []):
             assert re.fullmatch(regex, value), (param["name"], value)
         argv.append(f"--{param['name']}={value}")  # how the launcher passes them
-    parser = argparse.ArgumentParser(add_help=False)
-    NewsbeamOptions._add_argparse_args(parser)
-    parsed, unknown = parser.parse_known_args(template_args(argv))
+    parsed, unknown = flag_parser().parse_known_args(template_args(argv))
     assert not [u for u in unknown if u.lstrip("-").split("=")[0] in names]
     assert parsed.dedup is False and parsed.dedup_num_perm == 3 and parsed.poll_seconds == 2.5
 
