@@ -104,6 +104,9 @@ def test_the_fast_detector_gives_stock_langdetect_probabilities_to_the_last_bit(
         stock.append(text[:prefix])
         fast.append(text[:prefix])
         assert _probabilities(fast) == _probabilities(stock), text[:80]
+        # Every language's probability, not only those over 0.1 that get_probabilities keeps.
+        assert fast.langprob == stock.langprob, text[:80]
         compared += 1
     assert compared == len(texts) > 150
     assert ours._tables.rows and ours._tables.chars  # the lookups were used
+    assert ours._tables.word_grams.cache_info().hits > 1000  # and so were remembered words

@@ -9,15 +9,18 @@ second): do it once per worker.
 
 :class:`_Detector` is langdetect's own detector with its hot loops
 rewritten: the text preparation (regular expressions instead of a loop
-per character), the n-gram scan (one pass, character normalization looked
-up in a table) and the sampling trials (numpy rows instead of 55-element
-Python loops).  The arithmetic and the random draws are langdetect's, in the same
-order, so the probabilities are equal to the last bit (a test compares them
-with stock langdetect on hundreds of texts); it costs about half as much.
+per character), the n-gram scan (characters normalized by ``str.translate``,
+n-grams remembered per word) and the sampling trials (numpy rows instead of
+55-element Python loops, the five draws between two convergence checks
+multiplied in one step).  The arithmetic and the random draws are
+langdetect's, in the same order, so every language's probability is equal
+to the last bit (a test compares them with stock langdetect on hundreds of
+texts); it takes under half the time of stock langdetect.
 """
 
 from __future__ import annotations
 
+import functools
 import re
 from dataclasses import dataclass
 
@@ -92,23 +95,63 @@ _LATIN = re.compile("[A-z]")  # langdetect's 'A' <= ch <= 'z', punctuation betwe
 _NON_LATIN = re.compile("[\u0300-\U0010ffff]")
 
 
+class _CharTable(dict):
+    """``str.translate`` table of langdetect's character normalization
+    (``NGram.normalize``, one character to one character), each code point
+    classified on first sight."""
+
+    def __missing__(self, cp: int) -> str:
+        value = self[cp] = NGram.normalize(chr(cp))
+        return value
+
+
 class _Tables:
-    """Lookups langdetect recomputes for every character and every draw,
-    filled as they are first needed: a character's normalized form, and an
-    n-gram's language probabilities as a numpy row.  Both are pure
-    functions of their key, so what is filled so far never changes an
-    answer; one instance lives as long as its LanguageDetector."""
+    """Lookups langdetect recomputes for every character, word and draw,
+    filled as they are first needed: a character's normalized form, a
+    word's n-grams, and an n-gram's language probabilities as a numpy row.
+    All are pure functions of their key, so what is filled so far never
+    changes an answer; one instance lives as long as its LanguageDetector,
+    and the word memo is bounded (news vocabulary is not)."""
+
+    WORDS_KEPT = 1 << 16
 
     def __init__(self, word_lang_prob_map: dict[str, list[float]]) -> None:
         self.words = word_lang_prob_map
-        self.chars: dict[str, str] = {}
+        self.chars = _CharTable()
         self.rows: dict[str, np.ndarray] = {}
+        self.word_grams = functools.lru_cache(maxsize=self.WORDS_KEPT)(self._word_grams)
 
     def row(self, word: str) -> np.ndarray:
         row = self.rows.get(word)
         if row is None:
             row = self.rows[word] = np.array(self.words[word], dtype=np.float64)
         return row
+
+    def _word_grams(self, word: str, spaced: bool) -> tuple[str, ...]:
+        """The known 1-, 2- and 3-grams langdetect's NGram buffer yields
+        over one normalized ``word`` (no spaces in it) that follows a space,
+        and the space after it when ``spaced``, in langdetect's order."""
+        known = self.words
+        result: list[str] = []
+        grams, capitalword = " ", False
+        for ch in word + " " if spaced else word:
+            last = grams[-1]
+            if len(grams) >= NGram.N_GRAM:
+                grams = grams[1:]
+            grams += ch
+            if ch.isupper():
+                capitalword = capitalword or last.isupper()
+            else:
+                capitalword = False
+            if capitalword:
+                continue
+            if ch != " " and ch in known:
+                result.append(ch)
+            if grams[-2:] in known:
+                result.append(grams[-2:])
+            if len(grams) >= 3 and grams in known:
+                result.append(grams)
+        return tuple(result)
 
 
 class _Detector(Detector):
@@ -136,36 +179,18 @@ class _Detector(Detector):
             self.text = _LATIN.sub("", self.text)
 
     def _extract_ngrams(self) -> list[str]:
-        # NGram.add_char and the 1..3-gram loop of Detector._extract_ngrams, inlined.
-        known = self.word_lang_prob_map
-        chars = self._tables.chars
+        # Detector._extract_ngrams feeds every character to one NGram
+        # buffer, which starts afresh after each space: so the n-grams of
+        # the text are those of its space-separated words, each followed by
+        # its space (the last word only when the text ends with one).  A
+        # word's n-grams are remembered, and natural text repeats words.
+        words = self.text.translate(self._tables.chars).split(" ")
+        word_grams = self._tables.word_grams
         result: list[str] = []
-        grams, capitalword = " ", False
-        for raw in self.text:
-            ch = chars.get(raw)
-            if ch is None:
-                ch = chars[raw] = NGram.normalize(raw)
-            last = grams[-1]
-            if last == " ":
-                grams, capitalword = " ", False
-                if ch == " ":
-                    continue
-            elif len(grams) >= NGram.N_GRAM:
-                grams = grams[1:]
-            grams += ch
-            if ch.isupper():
-                capitalword = capitalword or last.isupper()
-            else:
-                capitalword = False
-            if capitalword:
-                continue
-            if ch != " " and ch in known:
-                result.append(ch)
-            if len(grams) >= 2:
-                if grams[-2:] in known:
-                    result.append(grams[-2:])
-                if len(grams) >= 3 and grams in known:
-                    result.append(grams)
+        last = len(words) - 1
+        for k, word in enumerate(words):
+            if word:
+                result += word_grams(word, k < last)
         return result
 
     def _detect_block(self) -> None:
@@ -176,19 +201,28 @@ class _Detector(Detector):
         row = self._tables.row
         n = len(self.langlist)
         langprob = np.zeros(n)
+        factors = np.empty((6, n))
+        choice = self.random.choice
         self.random.seed(self.seed)
         for _ in range(self.n_trial):
             prob = np.full(n, 1.0 / n)
             alpha = self.alpha + self.random.gauss(0.0, 1.0) * self.ALPHA_WIDTH
             weight = alpha / self.BASE_FREQ
-            i = 0
+            # langdetect checks for convergence after the first draw and
+            # then after every fifth (ITERATION_LIMIT is a multiple of 5), so
+            # the five draws between two checks are applied together: a
+            # product down axis 0 multiplies row after row, in langdetect's order.
+            prob *= weight + row(choice(ngrams))
+            drawn = 1
             while True:
-                prob *= weight + row(self.random.choice(ngrams))
-                if i % 5 == 0:
-                    # cumsum adds left to right, as Python's sum() does on 3.11.
-                    prob /= np.cumsum(prob)[-1]
-                    if prob.max() > self.CONV_THRESHOLD or i >= self.ITERATION_LIMIT:
-                        break
-                i += 1
+                prob /= np.cumsum(prob)[-1]  # cumsum adds left to right, as sum() does on 3.11
+                if prob.max() > self.CONV_THRESHOLD or drawn > self.ITERATION_LIMIT:
+                    break
+                factors[0] = prob
+                for k in range(1, 6):
+                    factors[k] = row(choice(ngrams))
+                factors[1:] += weight
+                prob = np.multiply.reduce(factors, axis=0)
+                drawn += 5
             langprob += prob / self.n_trial
         self.langprob = [float(p) for p in langprob]
