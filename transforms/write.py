@@ -1,35 +1,36 @@
-"""Write stage: Hive-partitioned Parquet through ``fileio.WriteToFiles``.
+"""Write stage: Hive-partitioned Parquet, one file per partition and pane.
 
-Files are written into a temporary folder and renamed into place, so a reader
-never sees a half-written file.  Two guards against losing rows:
+Rows are grouped by partition folder (and, for unbounded input, by
+event-time window: :class:`WindowSpec`), and each group becomes one file,
+its rows sorted by ``doc_id``, so the same input gives the same files
+whatever the bundling.  A batch run writes one pane per partition,
+``part-00000-of-00001.parquet``; a streaming run one file per firing of a
+window (the on-time pane when the watermark passes its end, one more per
+late arrival), named after the window and the pane index so a late pane
+never overwrites the on-time one.
 
-* ``WriteToFiles`` creates only its base folder; on the local filesystem the
-  rename into ``date=YYYY-MM-DD/`` fails when that folder does not exist, and
-  Beam only logs it at debug level.  :class:`PartitionedFileNaming` creates
-  the partition folder when the final name is chosen, right before the move.
-* :class:`VerifyLandedFn` opens every final file's Parquet footer, counts its
-  rows into a metric, and fails the run loudly if a file is missing.
+Each file is written under a temporary name and renamed into place, so a
+reader never sees a half-written file, and its name is fixed by (folder,
+window, pane), so a retried bundle rewrites the same file instead of adding
+a second copy.  The worker writing a partition holds that partition's rows
+of the run (or of the window pane) in memory to sort them.
 
-Unbounded input is written per event-time window instead
-(:class:`WindowSpec`): rows are grouped by (partition folder, window), and
-each firing of a window (the on-time pane when the watermark passes its
-end, one more pane per late arrival) becomes its own file, named after the
-window and the pane index so a late pane never overwrites the on-time one.
+Grouping replaced Beam's ``fileio.WriteToFiles`` for batch runs: with one
+destination per (day, topic) that writer spilled most rows through a
+shuffle anyway, listed the whole temporary folder once per destination
+(quadratic in partitions) and split a partition's rows over files
+according to bundling (``make bench`` measured it).
 """
 
 from __future__ import annotations
 
-import functools
 from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass
-from typing import Any
 
 import apache_beam as beam
 import pyarrow as pa
 import pyarrow.parquet as pq
-from apache_beam.io import fileio
 from apache_beam.io.filesystems import FileSystems
-from apache_beam.options.value_provider import StaticValueProvider
 from apache_beam.transforms import trigger
 from apache_beam.transforms.window import FixedWindows, GlobalWindow, IntervalWindow
 from apache_beam.utils.windowed_value import PaneInfo, PaneInfoTiming
@@ -37,98 +38,7 @@ from apache_beam.utils.windowed_value import PaneInfo, PaneInfoTiming
 from transforms.common import StageClock, counter
 
 DEFAULT_ROW_GROUP_SIZE = 10_000
-
-
-class ParquetSink(fileio.FileSink):
-    """Buffers rows and writes them as row groups of ``row_group_size``."""
-
-    def __init__(self, schema: pa.Schema, destination: Any = None, row_group_size: int = DEFAULT_ROW_GROUP_SIZE):
-        self._schema = schema
-        self._row_group_size = row_group_size
-        self._rows: list[dict[str, Any]] = []
-        self._writer: pq.ParquetWriter | None = None
-
-    def open(self, fh) -> None:
-        # Beam owns ``fh`` and closes it after flush(); pyarrow leaves a
-        # caller's file object open when its writer closes.
-        self._clock = StageClock("write")
-        with self._clock:
-            self._writer = pq.ParquetWriter(fh, self._schema, compression="snappy")
-        self._rows = []
-
-    def write(self, record: dict[str, Any]) -> None:
-        self._rows.append(record)
-        if len(self._rows) >= self._row_group_size:
-            self._write_rows()
-
-    def flush(self) -> None:
-        self._write_rows()
-        assert self._writer is not None
-        with self._clock:
-            self._writer.close()
-
-    def _write_rows(self) -> None:
-        if self._rows:
-            assert self._writer is not None
-            with self._clock:
-                self._writer.write_table(pa.Table.from_pylist(self._rows, schema=self._schema))
-            self._rows = []
-
-
-class PartitionedFileNaming:
-    """``<destination>/part-[<window>-]<shard>-of-<total>.parquet`` under the
-    table folder, creating the destination folder first (see module doc)."""
-
-    def __init__(self, table_path: str, prefix: str = "part", suffix: str = ".parquet"):
-        self.table_path = table_path
-        self.prefix = prefix
-        self.suffix = suffix
-
-    def __call__(self, window, pane, shard_index, total_shards, compression, destination) -> str:
-        name = self.prefix
-        if window is not None and window != GlobalWindow():
-            start = window.start.to_utc_datetime().strftime("%Y%m%dT%H%M%S")
-            end = window.end.to_utc_datetime().strftime("%Y%m%dT%H%M%S")
-            name += f"-{start}-{end}"
-        name += f"-{int(shard_index or 0):05d}-of-{int(total_shards or 1):05d}{self.suffix}"
-        if not destination:
-            return name
-        folder = FileSystems.join(self.table_path, destination)
-        try:
-            FileSystems.mkdirs(folder)
-        except OSError:
-            pass  # already there (object stores have no folders to create)
-        return f"{destination}/{name}"
-
-
-class _CountsLanded(beam.DoFn):
-    """Counts the rows and files a writer landed into the table's metrics."""
-
-    def __init__(self, rows_metric: str, files_metric: str):
-        self.rows_metric = rows_metric
-        self.files_metric = files_metric
-
-    def setup(self) -> None:
-        self._rows = counter(self.rows_metric)
-        self._files = counter(self.files_metric)
-
-
-class VerifyLandedFn(_CountsLanded):
-    """FileResult -> (final path, row count); raises if the file is missing."""
-
-    def __init__(self, table_path: str, rows_metric: str, files_metric: str):
-        super().__init__(rows_metric, files_metric)
-        self.table_path = table_path
-
-    def process(self, result: fileio.FileResult) -> Iterator[tuple[str, int]]:
-        path = FileSystems.join(self.table_path, result.file_name)
-        if not FileSystems.exists(path):
-            raise OSError(f"written file did not land at {path}; its rows would be lost")
-        with FileSystems.open(path) as fh:
-            rows = pq.read_metadata(fh).num_rows
-        self._rows.inc(rows)
-        self._files.inc()
-        yield path, rows
+BATCH_FILE = "part-00000-of-00001.parquet"
 
 
 @dataclass(frozen=True)
@@ -151,24 +61,22 @@ def _row_order(row: dict) -> tuple:
     return (row.get("doc_id") or "", row.get("source_uri") or "", row.get("stage") or "")
 
 
-class WritePaneFn(_CountsLanded):
-    """(partition folder, rows of one window pane) -> one Parquet file.
-
-    The file is written under a temporary name and renamed into place, and
-    its name is fixed by (folder, window, pane index), so a retried bundle
-    rewrites the same file instead of adding a second copy.
-    """
+class WritePaneFn(beam.DoFn):
+    """(partition folder, rows of one pane) -> one Parquet file, rows sorted
+    (see the module docstring for names, temporary files and retries)."""
 
     def __init__(self, table_path: str, temp_directory: str, schema: pa.Schema, row_group_size: int,
                  rows_metric: str, files_metric: str):  # fmt: skip
-        super().__init__(rows_metric, files_metric)
+        self.rows_metric = rows_metric
+        self.files_metric = files_metric
         self.table_path = table_path
         self.temp_directory = temp_directory
         self.schema = schema
         self.row_group_size = row_group_size
 
     def setup(self) -> None:
-        super().setup()
+        self._rows = counter(self.rows_metric)
+        self._files = counter(self.files_metric)
         self._late_panes = counter("late_panes_written")
         self._clock = StageClock("write")
 
@@ -183,8 +91,11 @@ class WritePaneFn(_CountsLanded):
     def _write(self, element: tuple[str, Iterable[dict]], window, pane: PaneInfo) -> Iterator[tuple[str, int]]:
         folder, rows = element
         ordered = sorted(rows, key=_row_order)
-        late = "-late" if pane.timing == PaneInfoTiming.LATE else ""
-        name = f"part-{window_name(window)}-pane{pane.index:03d}{late}.parquet"
+        if window == GlobalWindow():
+            name = BATCH_FILE  # a bounded run fires each partition's pane once
+        else:
+            late = "-late" if pane.timing == PaneInfoTiming.LATE else ""
+            name = f"part-{window_name(window)}-pane{pane.index:03d}{late}.parquet"
         relative = f"{folder}/{name}" if folder else name
         final = FileSystems.join(self.table_path, relative)
         temp = FileSystems.join(self.temp_directory, relative.replace("/", "__"))
@@ -237,27 +148,19 @@ class WriteParquet(beam.PTransform):
         self.row_group_size = row_group_size
 
     def expand(self, rows):
-        if self.window is not None:
-            return self._expand_windowed(rows)
-        written = rows | "WriteFiles" >> fileio.WriteToFiles(
-            path=self.table_path,
-            destination=self.partition_fn or _no_partition,
-            sink=functools.partial(_make_sink, self.schema, self.row_group_size),
-            file_naming=PartitionedFileNaming(self.table_path),
-            # WriteToFiles calls .get() on it: it must be a ValueProvider.
-            temp_directory=StaticValueProvider(str, self.temp_directory),
-        )
-        verify = VerifyLandedFn(self.table_path, self.rows_metric, self.files_metric)
-        return written | "VerifyLanded" >> beam.ParDo(verify)
-
-    def _expand_windowed(self, rows):
-        spec = self.window
-        assert spec is not None
         partition = self.partition_fn or _no_partition
         write = WritePaneFn(
             self.table_path, self.temp_directory, self.schema, self.row_group_size,
             self.rows_metric, self.files_metric,
         )  # fmt: skip
+        if self.window is None:
+            return (
+                rows
+                | "KeyByPartition" >> beam.Map(lambda row: (partition(row), row))
+                | "GroupByPartition" >> beam.GroupByKey()
+                | "WritePartitions" >> beam.ParDo(write)
+            )
+        spec = self.window
         return (
             rows
             | "Window"
@@ -275,7 +178,3 @@ class WriteParquet(beam.PTransform):
 
 def _no_partition(row: dict) -> str:
     return ""
-
-
-def _make_sink(schema: pa.Schema, row_group_size: int, destination: Any) -> ParquetSink:
-    return ParquetSink(schema, destination, row_group_size)
