@@ -3,7 +3,10 @@
     python -m bench.run [--runs 3] [--pages 500] [--documents 2000] [--corpora ../shared/corpora]
 
 On the same real pages (bench/corpus.py) it measures, each figure the
-median of ``--runs`` runs, each run in a fresh process:
+median of ``--runs`` runs, each run in a fresh process.  Figures 1-3 run
+in interleaved rounds (baseline, 1 worker, 2 workers, then again), and each
+ratio is the median of the ratios within a round, since a shared VM's speed
+drifts by 20% over minutes:
 
 1. the baseline, a plain loop over ``trafilatura.extract`` (bench/baseline.py);
 2. ``newsbeam run`` on the DirectRunner with one worker, and its ratio to 1;
@@ -115,6 +118,13 @@ def median_of(runs: list[dict]) -> dict:
     return out
 
 
+def per_round_ratio(rounds: list[dict], top: str, bottom: str) -> float:
+    """The median over rounds of ``top``'s docs/s over ``bottom``'s in the
+    same round: both sides of each ratio ran minutes apart, not a quarter
+    of an hour, so a slow spell of a shared machine cancels out."""
+    return statistics.median(r[top]["docs_per_s"] / r[bottom]["docs_per_s"] for r in rounds)
+
+
 def repeat(label: str, runs: int, fn, *args) -> dict:
     results = []
     for n in range(runs):
@@ -182,15 +192,18 @@ def main(argv: list[str] | None = None) -> None:
     print(f"bench: {docs_1x} documents from {sample.pages} pages", file=sys.stderr)
     out = work / "out"
 
-    base = repeat("baseline", args.runs, baseline, set_1x)
-    one = repeat("pipeline, 1 worker", args.runs, pipeline, set_1x, out, 1)
-    two = repeat("pipeline, 2 workers", args.runs, pipeline, set_1x, out, 2)
+    rounds = []
+    for n in range(args.runs):
+        print(f"  round {n + 1}/{args.runs}: baseline, pipeline 1 worker, pipeline 2 workers ...", file=sys.stderr,
+              flush=True)  # fmt: skip
+        rounds.append({"baseline": baseline(set_1x), "one": pipeline(set_1x, out, 1), "two": pipeline(set_1x, out, 2)})
+    base, one, two = (median_of([r[k] for r in rounds]) for k in ("baseline", "one", "two"))
     figures = {
         "baseline_docs_per_s": base["docs_per_s"],
         "pipeline_1w_docs_per_s": one["docs_per_s"],
-        "ratio_1w_to_baseline": one["docs_per_s"] / base["docs_per_s"],
+        "ratio_1w_to_baseline": per_round_ratio(rounds, "one", "baseline"),
         "pipeline_2w_docs_per_s": two["docs_per_s"],
-        "speedup_2w_over_1w": two["docs_per_s"] / one["docs_per_s"],
+        "speedup_2w_over_1w": per_round_ratio(rounds, "two", "one"),
         "stage_ms_per_doc": one["stage_ms_per_doc"],
         "baseline_peak_rss_mb": base["peak_rss_mb"],
         "pipeline_1x_peak_rss_mb": one["peak_rss_mb"],
