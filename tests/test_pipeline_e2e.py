@@ -97,6 +97,10 @@ def test_real_pages_extract_body_without_navigation(run_pipeline):
         assert row["event_time_source"] == "published"  # from the page's own metadata
 
 
+def _files(table) -> dict[str, bytes]:
+    return {str(p.relative_to(table)): p.read_bytes() for p in sorted(table.rglob("*.parquet"))}
+
+
 def test_two_runs_give_identical_rows(run_pipeline):
     _, out1 = run_pipeline(SEEDS)
     _, out2 = run_pipeline(SEEDS)
@@ -127,6 +131,8 @@ def test_multi_worker_run_gives_the_same_rows(run_pipeline, tmp_path):
     assert summary.duplicates >= 2
     for table in ("articles", "duplicates"):
         assert rows_by_doc_id(read_table(single, table)) == rows_by_doc_id(read_table(multi, table))
+        # Down to the files: one per partition, the same bytes.
+        assert _files(single / table) == _files(multi / table)
     key = lambda r: (r["source_uri"], r["reason"])  # noqa: E731
     assert sorted(read_table(single, "rejects").to_pylist(), key=key) == sorted(
         read_table(multi, "rejects").to_pylist(), key=key
