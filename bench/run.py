@@ -228,10 +228,14 @@ def main(argv: list[str] | None = None) -> None:
         commit=_commit(),
         date=datetime.now(UTC).isoformat(timespec="seconds"),
     )
-    results = {"setup": setup, "figures": figures, "runs": runs}
+    each_round = [{"ratio_1w_to_baseline": per_round_ratio([r], "one", "baseline"),
+                   "speedup_2w_over_1w": per_round_ratio([r], "two", "one")} for r in rounds]  # fmt: skip
+    results = {"setup": setup, "figures": figures, "runs": runs, "rounds": each_round}
     path = Path(args.json)
     previous = json.loads(path.read_text()) if path.exists() else None
     print(render(results, previous))
+    for figure in ("ratio_1w_to_baseline", "speedup_2w_over_1w"):
+        print(f"{figure} in each round: " + ", ".join(f"{r[figure]:.2f}" for r in each_round))
     path.write_text(json.dumps(results, indent=2, sort_keys=True) + "\n")
     print(f"written to {path}")
 
