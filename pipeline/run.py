@@ -33,6 +33,7 @@ from transforms.common import (
     STAGE_TIME_PREFIX,
     TOPICS_PREFIX,
 )
+from transforms.write import BATCH_FILE
 
 _LOG = logging.getLogger(__name__)
 
@@ -202,7 +203,7 @@ def ensure_table(output: str, name: str) -> None:
         return
     if not FileSystems.exists(table):
         FileSystems.mkdirs(table)
-    with FileSystems.create(FileSystems.join(table, "part-00000-of-00001.parquet")) as fh:
+    with FileSystems.create(FileSystems.join(table, BATCH_FILE)) as fh:
         pq.write_table(TABLE_SPECS[name].schema.empty_table(), fh)
 
 

@@ -153,23 +153,17 @@ class WriteParquet(beam.PTransform):
             self.table_path, self.temp_directory, self.schema, self.row_group_size,
             self.rows_metric, self.files_metric,
         )  # fmt: skip
-        if self.window is None:
-            return (
-                rows
-                | "KeyByPartition" >> beam.Map(lambda row: (partition(row), row))
-                | "GroupByPartition" >> beam.GroupByKey()
-                | "WritePartitions" >> beam.ParDo(write)
-            )
-        spec = self.window
-        return (
-            rows
-            | "Window"
-            >> beam.WindowInto(
+        if self.window is not None:
+            spec = self.window
+            rows = rows | "Window" >> beam.WindowInto(
                 FixedWindows(spec.size_seconds),
                 trigger=trigger.AfterWatermark(late=trigger.AfterCount(1)),
                 accumulation_mode=trigger.AccumulationMode.DISCARDING,
                 allowed_lateness=spec.allowed_lateness_seconds,
             )
+        # A bounded run is one global window with one pane per partition.
+        return (
+            rows
             | "KeyByPartition" >> beam.Map(lambda row: (partition(row), row))
             | "GroupPanes" >> beam.GroupByKey()
             | "WritePanes" >> beam.ParDo(write)
