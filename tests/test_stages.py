@@ -2,16 +2,20 @@
 
 from __future__ import annotations
 
+import subprocess
+import sys
+import textwrap
 import time
 from datetime import UTC, datetime
 
 import apache_beam as beam
+import pytest
 from apache_beam import Map
 from apache_beam.metrics.metric import MetricsFilter
 from apache_beam.testing.test_pipeline import TestPipeline
 from apache_beam.testing.util import assert_that, equal_to
 
-from tests.conftest import SEEDS
+from tests.conftest import ROOT, SEEDS
 from tests.inputs import EXPECTED_ARTICLES, EXPECTED_RECORDS, EXPECTED_REJECTS, MAX_BYTES, make_mixed_inputs
 from transforms.common import DOCUMENTS_IN, NAMESPACE, STAGE_TIME_PREFIX, StageClock
 from transforms.extract import ExtractArticles
@@ -124,3 +128,31 @@ def test_a_stage_clock_counts_its_own_work_not_the_steps_fused_after_it():
     seconds = probe.committed / 1e6
     # 3 x 50 ms of its own; the 3 x 200 ms the consumer takes while it waits at a yield are not its.
     assert 0.15 <= seconds < 0.45, seconds
+
+
+# How each stage with heavy state is made, in a fresh interpreter.
+_HEAVY_STAGES = {
+    "extract": "from transforms.extract import ExtractFn; "
+               "fn = ExtractFn(min_chars=200, ingested_at=datetime(2026, 1, 1, tzinfo=UTC))",
+    "language": "from transforms.language import DetectLanguageFn; "
+                "fn = DetectLanguageFn(prefix_chars=2000, min_prob=0.8, seed=0)",
+    "topics": "from transforms.topics import TagTopicsFn; from transforms.core.topics import ScoringParams; "
+              "from transforms.core.taxonomy import packaged_taxonomy_text; "
+              "fn = TagTopicsFn(packaged_taxonomy_text(), ScoringParams())",
+}  # fmt: skip
+
+
+@pytest.mark.parametrize("stage", sorted(_HEAVY_STAGES))
+def test_a_worker_that_set_up_a_heavy_stage_exits_without_the_last_collection(stage):
+    # atexit runs handlers last-registered first: this probe, registered
+    # before setup(), reports what the interpreter's final collection faces.
+    script = textwrap.dedent(f"""
+        import atexit, gc
+        from datetime import UTC, datetime
+        atexit.register(lambda: print("frozen", gc.get_freeze_count()))
+        {_HEAVY_STAGES[stage]}
+        fn.setup()
+    """)
+    out = subprocess.run([sys.executable, "-c", script], cwd=ROOT, capture_output=True, text=True, check=True)
+    frozen = int(out.stdout.split("frozen")[-1])
+    assert frozen > 100_000  # the whole heap, not a few objects

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import atexit
+import gc
 import time
 from collections.abc import Iterable, Iterator
 from datetime import UTC, datetime
@@ -53,6 +55,22 @@ def counter(name: str):
 
 
 T = TypeVar("T")
+
+
+def skip_last_collection() -> None:
+    """Let this process exit without the interpreter's last garbage
+    collection.  A worker that has built the stages' state (trafilatura,
+    the language profiles, the topic automaton, dateparser's locale
+    patterns) spends 0.6-0.8 s of its exit walking that heap for cycles,
+    and the DirectRunner shuts its workers down one after another, inside
+    the run.  Freezing the heap at exit makes it 0.05 s.
+
+    Registered once however many DoFns call it (``unregister`` removes any
+    earlier registration).  What it gives up: finalizers of objects caught
+    in reference cycles at exit; the stages close their files explicitly.
+    """
+    atexit.unregister(gc.freeze)
+    atexit.register(gc.freeze)
 
 
 class StageClock:

@@ -17,7 +17,7 @@ from typing import Any
 import apache_beam as beam
 from apache_beam.transforms.window import TimestampedValue
 
-from transforms.common import REJECTS, NamedCounters, RejectCounter, StageClock, arrival_of
+from transforms.common import REJECTS, NamedCounters, RejectCounter, StageClock, arrival_of, skip_last_collection
 from transforms.core.eventtime import choose_event_time, is_too_late, lateness
 from transforms.core.extract import Extracted, ExtractionError, HtmlExtractor, extract_text
 from transforms.core.ids import make_doc_id
@@ -94,6 +94,7 @@ class ExtractFn(beam.DoFn):
         self._count_reject = RejectCounter()
         self._extracted = NamedCounters("extracted.")
         self._clock = StageClock("extract")
+        skip_last_collection()
 
     def process(self, doc: DecodedDocument, arrival=beam.DoFn.TimestampParam) -> Iterator:
         yield from self._clock.timed(self._extract(doc, arrival))

@@ -8,7 +8,7 @@ from typing import Any
 
 import apache_beam as beam
 
-from transforms.common import NamedCounters, StageClock
+from transforms.common import NamedCounters, StageClock, skip_last_collection
 from transforms.core.langid import LanguageDetector
 
 
@@ -22,6 +22,7 @@ class DetectLanguageFn(beam.DoFn):
         self._detector = LanguageDetector(seed=self.seed, prefix_chars=self.prefix_chars, min_prob=self.min_prob)
         self._counters = NamedCounters("lang.")
         self._clock = StageClock("language")
+        skip_last_collection()
 
     def process(self, article: dict[str, Any]) -> Iterator[dict[str, Any]]:
         yield from self._clock.timed(self._detect(article))

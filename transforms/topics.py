@@ -13,7 +13,7 @@ from typing import Any
 
 import apache_beam as beam
 
-from transforms.common import TOPICS_PREFIX, NamedCounters, StageClock
+from transforms.common import TOPICS_PREFIX, NamedCounters, StageClock, skip_last_collection
 from transforms.core.schema import NO_TOPIC
 from transforms.core.taxonomy import parse_taxonomy
 from transforms.core.topics import ScoringParams, TopicTagger
@@ -28,6 +28,7 @@ class TagTopicsFn(beam.DoFn):
         self._tagger = TopicTagger(parse_taxonomy(self.taxonomy_text), self.params)
         self._counters = NamedCounters(TOPICS_PREFIX)
         self._clock = StageClock("topics")
+        skip_last_collection()
 
     def process(self, article: dict[str, Any]) -> Iterator[dict[str, Any]]:
         yield from self._clock.timed(self._tag(article))
