@@ -5,14 +5,19 @@ metadata server or a service on the worker's own network.  So:
 
 * only ``http`` and ``https`` URLs are fetched;
 * the host is resolved here, every address it resolves to is checked
-  (loopback, private, link-local, multicast, reserved and unspecified are
-  refused unless listed in ``allow_networks``), and the connection goes to
-  the checked address, so a DNS answer cannot change between check and use;
+  (anything that is not globally routable is refused unless listed in
+  ``allow_networks``, and so is an IPv6 address that carries a refused IPv4
+  address inside it: IPv4-mapped, 6to4, NAT64, Teredo), and the connection
+  goes to the checked address, so a DNS answer cannot change between check
+  and use;
 * redirects are followed by hand, to a limit, and every hop is checked again;
 * bodies are capped before and after decompression (``max_bytes``), with
   ``Content-Encoding`` decoded here chunk by chunk, so a gzip bomb stops at
-  the cap instead of filling memory;
-* every request has connect/read timeouts and a total deadline.
+  the cap instead of filling memory; a caller that only needs the start of
+  a body (robots.txt) asks for a prefix instead;
+* every request has connect/read timeouts and one wall-clock deadline for
+  the whole exchange, headers included: a watchdog shuts the socket when it
+  passes, so a server dripping a byte at a time cannot hold a worker.
 
 Politeness: a User-Agent naming the project, conditional GET (ETag,
 Last-Modified), a ``pace(host)`` hook called before every request (the
@@ -22,8 +27,10 @@ exponential backoff on 429 and 5xx that honour ``Retry-After``.
 
 from __future__ import annotations
 
+import http.client
 import ipaddress
 import socket
+import threading
 import time
 import zlib
 from collections.abc import Callable, Iterable
@@ -31,7 +38,7 @@ from dataclasses import dataclass, field
 from email.utils import parsedate_to_datetime
 from urllib.parse import urljoin, urlsplit
 
-import urllib3
+from urllib3.connection import HTTPConnection, HTTPSConnection
 from urllib3.exceptions import HTTPError as Urllib3Error
 from urllib3.exceptions import TimeoutError as Urllib3Timeout
 
@@ -67,7 +74,9 @@ class FetchPolicy:
 
     @property
     def deadline_seconds(self) -> float:
-        # A server that drips one byte per read never trips the read timeout.
+        """Wall-clock limit of one request, from connect to the body's last
+        byte: a server that drips one byte per read never trips the read
+        timeout, so the whole exchange has this limit too."""
         return self.timeout * 3
 
 
@@ -102,17 +111,62 @@ def parse_networks(spec: str | None) -> tuple[Network, ...]:
     return tuple(ipaddress.ip_network(part.strip(), strict=False) for part in spec.split(",") if part.strip())
 
 
-def address_refusal(ip: str, allow: Iterable[Network]) -> str | None:
-    """Why ``ip`` must not be fetched from, or None when it may."""
-    addr = ipaddress.ip_address(ip.split("%", 1)[0])
-    if any(addr in net for net in allow):
+# Special-purpose ranges that are not globally reachable (IANA registries),
+# listed here as well because ``is_global`` misses some of them on older
+# Pythons (192.0.0.0/24, ::/96, 64:ff9b:1::/48 pass on 3.11).
+_NOT_GLOBAL: tuple[Network, ...] = tuple(
+    ipaddress.ip_network(n)
+    for n in (
+        "0.0.0.0/8", "10.0.0.0/8", "100.64.0.0/10", "127.0.0.0/8", "169.254.0.0/16", "172.16.0.0/12",
+        "192.0.0.0/24", "192.0.2.0/24", "192.88.99.0/24", "192.168.0.0/16", "198.18.0.0/15",
+        "198.51.100.0/24", "203.0.113.0/24", "224.0.0.0/4", "240.0.0.0/4",
+        "::/96", "::ffff:0:0/96", "64:ff9b:1::/48", "100::/64", "2001::/23", "2001:db8::/32",
+        "3fff::/20", "5f00::/16", "fc00::/7", "fe80::/10", "fec0::/10", "ff00::/8",
+    )
+)  # fmt: skip
+_NAT64 = ipaddress.ip_network("64:ff9b::/96")
+_KINDS = ("unspecified", "loopback", "link_local", "private", "multicast", "reserved")
+
+
+def _embedded_ipv4(addr: ipaddress.IPv6Address) -> list[ipaddress.IPv4Address]:
+    """IPv4 addresses a packet to ``addr`` may end up at: 6to4 carries one,
+    Teredo two (its server and its client)."""
+    found = []
+    if addr.sixtofour:
+        found.append(addr.sixtofour)
+    if addr.teredo:
+        found.extend(addr.teredo)
+    return found
+
+
+def _refusal(addr: ipaddress.IPv4Address | ipaddress.IPv6Address, allow: tuple[Network, ...]) -> str | None:
+    if any(addr.version == net.version and addr in net for net in allow):
         return None
-    if isinstance(addr, ipaddress.IPv6Address) and addr.ipv4_mapped:
-        addr = addr.ipv4_mapped
-    for kind in ("unspecified", "loopback", "link_local", "private", "multicast", "reserved"):
+    if isinstance(addr, ipaddress.IPv6Address):
+        # IPv4-mapped: the connection goes to the IPv4 address itself;
+        # NAT64 (what DNS64 answers on an IPv6-only network): a translator
+        # connects to it.  Either way that address is what must be allowed.
+        if addr.ipv4_mapped:
+            return _refusal(addr.ipv4_mapped, allow)
+        if addr in _NAT64:
+            return _refusal(ipaddress.IPv4Address(int(addr) & 0xFFFFFFFF), allow)
+    for kind in _KINDS:
         if getattr(addr, f"is_{kind}"):
-            return f"{ip} is a {kind.replace('_', '-')} address"
+            return f"{addr} is a {kind.replace('_', '-')} address"
+    if not addr.is_global or any(addr.version == net.version and addr in net for net in _NOT_GLOBAL):
+        return f"{addr} is not a globally routable address"
+    if isinstance(addr, ipaddress.IPv6Address):
+        for inner in _embedded_ipv4(addr):
+            refusal = _refusal(inner, allow)
+            if refusal:
+                return f"{addr} leads to {inner}: {refusal}"
     return None
+
+
+def address_refusal(ip: str, allow: Iterable[Network]) -> str | None:
+    """Why ``ip`` must not be fetched from, or None when it may: only
+    globally routable addresses may, and those ``allow`` lists."""
+    return _refusal(ipaddress.ip_address(ip.split("%", 1)[0]), tuple(allow))
 
 
 def retry_after_seconds(value: str | None, now: float | None = None) -> float | None:
@@ -143,6 +197,8 @@ class _Decoder:
     def __init__(self, encoding: str, cap: int) -> None:
         self.cap = cap
         self.total = 0
+        # Whether the body goes on past the cap (what was past it is dropped).
+        self.over = False
         encoding = encoding.strip().lower()
         if encoding in ("", "identity"):
             self._z = None
@@ -154,16 +210,57 @@ class _Decoder:
             raise ValueError(encoding)
 
     def feed(self, chunk: bytes) -> bytes:
+        """The decoded bytes of ``chunk``, cut at the cap."""
         if self._z is None:
             out = chunk
         else:
+            # Never more than one byte past the cap, so a bomb stops here.
             out = self._z.decompress(chunk, self.cap - self.total + 1)
             if self._z.unconsumed_tail:
-                out += b"x"  # more is waiting than the cap allows: over
+                self.over = True
+        room = self.cap - self.total
+        if len(out) > room:
+            out, self.over = out[:room], True
         self.total += len(out)
-        if self.total > self.cap:
-            raise OverflowError
         return out
+
+
+class _Deadline:
+    """One wall-clock limit for one request.  Socket timeouts bound each
+    read, not their sum; at the deadline this shuts the request's socket
+    from a timer thread, which ends whatever read is blocked on it, in the
+    header phase as in the body."""
+
+    def __init__(self, seconds: float) -> None:
+        self.seconds = seconds
+        self.fired = False
+        self._sock: socket.socket | None = None
+        self._timer = threading.Timer(seconds, self._expire)
+        self._timer.daemon = True
+
+    def watch(self, sock: socket.socket | None) -> None:
+        """The connected socket.  Kept here because http.client lets go of
+        it once a response that closes the connection has begun."""
+        self._sock = sock
+        if self.fired:  # it fired while connecting, before there was a socket to shut
+            self._expire()
+
+    def _expire(self) -> None:
+        self.fired = True
+        if self._sock is not None:
+            try:
+                # The plain socket's shutdown, also under TLS: it only
+                # touches the descriptor, not the TLS object another thread uses.
+                socket.socket.shutdown(self._sock, socket.SHUT_RDWR)
+            except OSError:
+                pass  # already closed
+
+    def __enter__(self) -> _Deadline:
+        self._timer.start()
+        return self
+
+    def __exit__(self, *exc_info: object) -> None:
+        self._timer.cancel()
 
 
 class Fetcher:
@@ -184,9 +281,11 @@ class Fetcher:
         self.resolver = resolver
 
     def get(self, url: str, *, etag: str | None = None, last_modified: str | None = None,
-            accept: str = "*/*") -> Response:  # fmt: skip
+            accept: str = "*/*", prefix: int | None = None) -> Response:  # fmt: skip
         """The final response (2xx or 304) after redirects and retries;
-        FetchError otherwise."""
+        FetchError otherwise.  With ``prefix``, a body longer than that is
+        cut to its first ``prefix`` bytes (after decompression) instead of
+        being refused as too large."""
         headers = {"User-Agent": self.policy.user_agent, "Accept": accept, "Accept-Encoding": "gzip, deflate"}
         if etag:
             headers["If-None-Match"] = etag
@@ -194,7 +293,7 @@ class Fetcher:
             headers["If-Modified-Since"] = last_modified
         current = url
         for _hop in range(self.policy.max_redirects + 1):
-            response = self._with_retries(current, headers)
+            response = self._with_retries(current, headers, prefix)
             if response.status in REDIRECT_STATUSES:
                 location = response.headers.get("location")
                 if not location:
@@ -206,10 +305,10 @@ class Fetcher:
             raise FetchError("http_error", f"HTTP {response.status}", current, response.status)
         raise FetchError("too_many_redirects", f"more than {self.policy.max_redirects} redirects", url)
 
-    def _with_retries(self, url: str, headers: dict[str, str]) -> Response:
+    def _with_retries(self, url: str, headers: dict[str, str], prefix: int | None) -> Response:
         attempt = 0
         while True:
-            response = self._once(url, headers)
+            response = self._once(url, headers, prefix)
             if response.status not in RETRY_STATUSES:
                 return response
             if attempt >= self.policy.max_retries:
@@ -259,50 +358,60 @@ class Fetcher:
             path += "?" + parts.query
         return scheme, host, port, addresses[0], path
 
-    def _once(self, url: str, headers: dict[str, str]) -> Response:
+    def _once(self, url: str, headers: dict[str, str], prefix: int | None) -> Response:
         scheme, host, port, ip, path = self._target(url)
         self.pace(host)
-        timeout = urllib3.Timeout(connect=self.policy.timeout, read=self.policy.timeout)
+        limit = self.policy.deadline_seconds
+        # No single connect or read may outlast the request's deadline.
+        timeout = min(self.policy.timeout, limit)
         default_port = 443 if scheme == "https" else 80
         host_header = host if port == default_port else f"{host}:{port}"
         if ":" in host and not host.startswith("["):
             host_header = f"[{host}]" if port == default_port else f"[{host}]:{port}"
+        # One connection per request, to the checked address: a pool would
+        # hide the socket the deadline has to shut.
         if scheme == "https":
-            pool: urllib3.HTTPConnectionPool = urllib3.HTTPSConnectionPool(
-                ip, port, timeout=timeout, retries=False, server_hostname=host, assert_hostname=host, maxsize=1
+            conn: HTTPConnection = HTTPSConnection(
+                ip, port, timeout=timeout, server_hostname=host, assert_hostname=host
             )
         else:
-            pool = urllib3.HTTPConnectionPool(ip, port, timeout=timeout, retries=False, maxsize=1)
-        started = time.monotonic()
+            conn = HTTPConnection(ip, port, timeout=timeout)
+        deadline = _Deadline(limit)
+        timed_out = FetchError("timeout", f"no complete answer within {limit:g} s", url)
         try:
-            resp = pool.urlopen(
-                "GET",
-                path,
-                headers={**headers, "Host": host_header},
-                redirect=False,
-                retries=False,
-                preload_content=False,
-                decode_content=False,
-            )
-            try:
-                return self._read(url, resp, started)
-            finally:
-                resp.release_conn()
-        except Urllib3Timeout as exc:
-            raise FetchError("timeout", f"no answer within {self.policy.timeout:.0f} s", url) from exc
-        except (Urllib3Error, OSError) as exc:
+            with deadline:
+                conn.connect()
+                deadline.watch(conn.sock)
+                conn.request(
+                    "GET", path, headers={**headers, "Host": host_header}, preload_content=False,
+                    decode_content=False,
+                )  # fmt: skip
+                resp = conn.getresponse()
+                response = self._read(url, resp, prefix)
+            if deadline.fired:  # the body may look complete after the socket was shut
+                raise timed_out
+            return response
+        except FetchError as exc:
+            if deadline.fired and exc is not timed_out:
+                raise timed_out from exc
+            raise
+        except (Urllib3Timeout, TimeoutError) as exc:
+            raise FetchError("timeout", f"no answer within {timeout:g} s", url) from exc
+        except (Urllib3Error, http.client.HTTPException, OSError) as exc:
+            if deadline.fired:
+                raise timed_out from exc
             raise FetchError("connection_error", f"{type(exc).__name__}: {exc}", url) from exc
         finally:
-            pool.close()
+            conn.close()
 
-    def _read(self, url: str, resp, started: float) -> Response:
+    def _read(self, url: str, resp, prefix: int | None) -> Response:
         headers = {k.lower(): v for k, v in resp.headers.items()}
         status = resp.status
         if status in RETRY_STATUSES or status in REDIRECT_STATUSES or status == 304 or status >= 400:
             return Response(url, status, headers)
-        cap = self.policy.max_bytes
+        cap = self.policy.max_bytes if prefix is None else prefix
         length = headers.get("content-length", "")
-        if length.isdigit() and int(length) > cap:
+        if prefix is None and length.isdigit() and int(length) > cap:
             raise FetchError("too_large", f"Content-Length {length} is over the {cap}-byte cap", url, status)
         try:
             decoder = _Decoder(headers.get("content-encoding", ""), cap)
@@ -313,13 +422,11 @@ class Fetcher:
         try:
             for chunk in resp.stream(_CHUNK, decode_content=False):
                 raw += len(chunk)
-                if raw > cap:
-                    raise OverflowError
                 body += decoder.feed(chunk)
-                if time.monotonic() - started > self.policy.deadline_seconds:
-                    raise FetchError(
-                        "timeout", f"body still arriving after {self.policy.deadline_seconds:.0f} s", url, status
-                    )
+                if decoder.over or raw > cap:
+                    if prefix is not None:
+                        break  # the prefix is all that was asked for
+                    raise OverflowError
         except OverflowError as exc:
             raise FetchError("too_large", f"body over the {cap}-byte cap (after decompression)", url, status) from exc
         except zlib.error as exc:
