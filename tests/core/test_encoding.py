@@ -4,8 +4,8 @@ import codecs
 
 import pytest
 
-from tests.conftest import SEEDS
-from transforms.core.encoding import DecodeError, declared_charset, decode_bytes
+from tests.conftest import DATA, SEEDS
+from transforms.core.encoding import DecodeError, charset_param, declared_charset, decode_bytes
 
 SEED = (SEEDS / "000_bbe93062319f189f.txt").read_text(encoding="utf-8")
 
@@ -68,3 +68,61 @@ def test_declared_charset_maps_latin1_to_windows_1252():
     assert declared_charset(b'<meta http-equiv="Content-Type" content="text/html; charset=ISO-8859-1">') == "cp1252"
     assert declared_charset(b'<?xml version="1.0" encoding="windows-1256"?><html>') == "cp1256"
     assert declared_charset(b"<html><body>no declaration</body></html>") is None
+
+
+# Real text in the single-byte charsets it was written in (tests/data/encoding).
+ARABIC = (DATA / "encoding" / "ar-windows-1256.txt").read_bytes()
+LATIN = (DATA / "encoding" / "fr-de-windows-1252.txt").read_bytes()
+
+
+def _page_bytes(body: bytes, charset: str | None, *, script: int = 0) -> bytes:
+    meta = f'<meta charset="{charset}">'.encode() if charset else b""
+    js = b"<script>" + b"var tracking = {site: 'news', section: 'world'};\n" * script + b"</script>"
+    paragraphs = b"".join(b"<p>" + p + b"</p>\n" for p in body.split(b"\n\n"))
+    return b"<html><head>" + meta + b"<title>t</title>" + js + b"</head><body>" + paragraphs + b"</body></html>"
+
+
+@pytest.mark.parametrize("label", ["iso-8859-1", "windows-1252", "latin1", "us-ascii"])
+@pytest.mark.parametrize("where", ["meta", "header"])
+def test_arabic_labelled_latin_is_read_as_windows_1256(label, where):
+    """Every byte means something in windows-1252, so the label "decodes
+    cleanly" into mojibake; charset-normalizer reads far less chaos in
+    windows-1256 and wins."""
+    page = _page_bytes(ARABIC, label if where == "meta" else None)
+    decoded = decode_bytes(page, is_html=True, declared=label if where == "header" else None)
+    assert decoded.encoding == "cp1256"
+    assert ARABIC.decode("cp1256").split("\n\n")[1] in decoded.text
+
+
+def test_arabic_labelled_latin_is_read_right_among_much_markup():
+    page = _page_bytes(ARABIC, "iso-8859-1", script=2000)  # 100 KB of script, 1 KB of Arabic
+    assert decode_bytes(page, is_html=True).encoding == "cp1256"
+
+
+def test_an_arabic_feed_labelled_latin_is_read_as_windows_1256():
+    feed = b'<?xml version="1.0" encoding="windows-1252"?><rss><channel><title>' + ARABIC + b"</title></channel></rss>"
+    decoded = decode_bytes(feed, is_html=False, is_xml=True)
+    assert decoded.encoding == "cp1256" and ARABIC.decode("cp1256") in decoded.text
+
+
+@pytest.mark.parametrize("label", ["iso-8859-1", "windows-1252"])
+@pytest.mark.parametrize("where", ["meta", "header"])
+def test_french_and_german_labelled_latin_keep_their_label(label, where):
+    page = _page_bytes(LATIN, label if where == "meta" else None)
+    decoded = decode_bytes(page, is_html=True, declared=label if where == "header" else None)
+    assert decoded.encoding == "cp1252" and decoded.method == "declared"
+    text = LATIN.decode("cp1252")
+    assert "« Nous ne laisserons personne au bord du chemin »" in decoded.text
+    assert "„einen wichtigen Schritt“" in decoded.text and text.split("\n\n")[3] in decoded.text
+
+
+def test_the_header_label_comes_before_the_meta_label():
+    page = _page_bytes(LATIN, "utf-8")  # the meta is wrong, the header right
+    assert decode_bytes(page, is_html=True, declared="windows-1252").method == "declared"
+
+
+def test_charset_param_of_a_content_type():
+    assert charset_param('text/html; charset="ISO-8859-1"') == "cp1252"
+    assert charset_param("application/rss+xml;charset=windows-1256") == "cp1256"
+    assert charset_param("text/html") is None and charset_param(None) is None
+    assert charset_param("text/html; charset=no-such-thing") is None
