@@ -2,9 +2,14 @@
 
 Files are matched inside the pipeline (so ``gs://`` works on Dataflow),
 spread over workers, read as bytes up to a size cap (compressed files are
-decompressed on the fly and capped after decompression), then decoded.
-Every file or record that cannot be read or decoded leaves as a
-:class:`~transforms.core.records.Reject` on the ``rejects`` output.
+decompressed on the fly, never past the cap, and a truncated archive is
+an error, not a shorter document), then decoded.  JSONL files, compressed
+or not, are read record by record under the same cap.  Every file or
+record that cannot be read or decoded leaves as a
+:class:`~transforms.core.records.Reject` on the ``rejects`` output: a
+broken symbolic link (which Beam's listing drops, so it is looked for
+here), a FIFO or device (refused before it is opened: a FIFO would block
+the read forever), a JSONL file without a single record.
 
 A watched folder is listed again and again and each file is read once, when
 it is first seen: endlessly with ``fileio.MatchContinuously`` on a streaming
@@ -16,23 +21,27 @@ lateness.
 
 from __future__ import annotations
 
+import io
 import json
 import logging
-import lzma
+import os
 import posixpath
+import re
+import stat
 import time
-import zlib
 from collections.abc import Iterator
 from dataclasses import dataclass
 from datetime import UTC, datetime
+from typing import BinaryIO
 
 import apache_beam as beam
 from apache_beam.io import fileio
-from apache_beam.io.filesystem import BeamIOError, CompressionTypes, FileMetadata
+from apache_beam.io.filesystem import BeamIOError, CompressionTypes, FileMetadata, FileSystem
 from apache_beam.io.filesystems import FileSystems
 from apache_beam.transforms.window import TimestampedValue
 
 from transforms.common import DOCUMENTS_IN, FILES_SKIPPED, REJECTS, RejectCounter, StageClock, counter
+from transforms.core.decompress import Corrupt, DecompressingReader, Truncated, compression_of, read_at_most
 from transforms.core.encoding import DecodeError, decode_bytes
 from transforms.core.manifest import check_header, parse_row
 from transforms.core.records import DecodedDocument, DocMeta, RawDocument, Reject, head_of
@@ -45,9 +54,32 @@ TEXT_SUFFIXES = (".txt",)
 JSONL_SUFFIXES = (".jsonl", ".ndjson")
 COMPRESSED_SUFFIXES = (".gz", ".bz2", ".zst", ".deflate", ".xz")
 _PROGRESS_SECONDS = 5.0
-# What reading a file can raise: I/O errors (BeamIOError is an OSError) and
-# the decompressors' own errors for corrupt or truncated archives.
-READ_ERRORS = (OSError, ValueError, EOFError, zlib.error, lzma.LZMAError)
+# A too-large JSONL record is skipped in pieces of this size.
+_SKIP_CHUNK = 1 << 20
+
+
+class ReadProblem(Exception):
+    """Why a file (or a JSONL record) cannot be read: a reject's reason and detail."""
+
+    def __init__(self, reason: str, detail: str) -> None:
+        super().__init__(reason, detail)  # both in args, so it pickles
+        self.reason = reason
+        self.detail = detail
+
+    def __str__(self) -> str:
+        return f"{self.reason}: {self.detail}"
+
+
+# What reading a file can raise: I/O errors (BeamIOError is an OSError),
+# a corrupt or truncated archive, and the refusals of open_bytes.
+READ_ERRORS = (OSError, Corrupt, Truncated, ReadProblem)
+
+
+def problem_of(exc: Exception) -> ReadProblem:
+    """A read error as the reject it becomes: the type names what went wrong."""
+    if isinstance(exc, ReadProblem):
+        return exc
+    return ReadProblem("unreadable", f"{type(exc).__name__}: {exc}")
 
 
 def kind_of(path: str) -> str | None:
@@ -67,6 +99,102 @@ def kind_of(path: str) -> str | None:
 def relative_to(path: str, root: str) -> str:
     root = root.rstrip("/") + "/"
     return path[len(root) :] if path.startswith(root) else posixpath.basename(path)
+
+
+def _is_local(path: str) -> bool:
+    return FileSystems.get_scheme(path) is None
+
+
+def _refuse_special(path: str) -> None:
+    """Raise a ReadProblem for a local path that is not a regular file:
+    opening a FIFO blocks until a writer comes (forever, in a batch run),
+    and a device or socket is not a document either."""
+    try:
+        info = os.stat(path)
+    except OSError as exc:
+        if os.path.islink(path):
+            target = os.readlink(path)
+            raise ReadProblem("broken_symlink", f"a symbolic link to {target!r}: {exc.strerror}") from exc
+        raise
+    if not stat.S_ISREG(info.st_mode):
+        raise ReadProblem("not_a_regular_file", f"a {_file_type(info.st_mode)}, not a regular file")
+
+
+def _file_type(mode: int) -> str:
+    for test, name in ((stat.S_ISFIFO, "FIFO"), (stat.S_ISSOCK, "socket"), (stat.S_ISCHR, "character device"),
+                       (stat.S_ISBLK, "block device"), (stat.S_ISDIR, "directory")):  # fmt: skip
+        if test(mode):
+            return name
+    return f"special file (mode {mode:o})"
+
+
+def open_bytes(path: str) -> BinaryIO:
+    """A file's stored bytes, still compressed.  A local path must be a
+    regular file: it is checked before opening, and again on the open file
+    (opened without blocking, so a file swapped for a FIFO in between
+    cannot hang the read).  Other schemes (gs://) go through FileSystems."""
+    if not _is_local(path):
+        return FileSystems.open(path, compression_type=CompressionTypes.UNCOMPRESSED)
+    _refuse_special(path)
+    fd = os.open(path, os.O_RDONLY | getattr(os, "O_NONBLOCK", 0) | getattr(os, "O_CLOEXEC", 0))
+    try:
+        mode = os.fstat(fd).st_mode
+        if not stat.S_ISREG(mode):
+            raise ReadProblem("not_a_regular_file", f"a {_file_type(mode)}, not a regular file")
+        return os.fdopen(fd, "rb")
+    except BaseException:
+        os.close(fd)
+        raise
+
+
+def open_decompressed(path: str) -> BinaryIO:
+    """A file's bytes as the document holds them: decompressed by suffix
+    (with a truncation check), buffered so ``readline(size)`` works."""
+    raw = open_bytes(path)
+    compression = compression_of(path)
+    if compression is None:
+        return raw
+    return io.BufferedReader(DecompressingReader(raw, compression), buffer_size=1 << 16)
+
+
+def read_document(path: str, max_bytes: int) -> bytes:
+    """A document file's bytes, at most ``max_bytes + 1`` of them (one more
+    than the cap says it is too large): a compressed file is decompressed no
+    further than that.  Raises one of READ_ERRORS."""
+    raw = open_bytes(path)
+    compression = compression_of(path)
+    stream: BinaryIO = raw if compression is None else DecompressingReader(raw, compression)  # type: ignore[assignment]
+    with stream:
+        return read_at_most(stream, max_bytes + 1)
+
+
+def broken_links(pattern: str) -> list[FileMetadata]:
+    """The broken symbolic links a local pattern matches, which Beam's
+    listing drops without a word (it cannot size them); they are read, and
+    rejected, like any other matched file.  Walks what Beam's listing walks:
+    the folder before the first wildcard, without following links."""
+    if not _is_local(pattern):
+        return []
+    if pattern.endswith("/"):
+        pattern += "*"
+    prefix = re.match(r"^[^[*?]*", pattern).group(0)  # type: ignore[union-attr]
+    if prefix == pattern:
+        candidates = [pattern]
+    else:
+        top = posixpath.dirname(prefix)
+        if not top:  # a relative pattern with no folder: Beam lists nothing either
+            return []
+        candidates = [os.path.join(d, f) for d, _, files in os.walk(top) for f in files]
+    matches = re.compile(FileSystem.translate_pattern(pattern)).match
+    found = [p for p in candidates if matches(p) and os.path.islink(p) and not os.path.exists(p)]
+    return [FileMetadata(p, 0, 0.0) for p in sorted(found)]
+
+
+class MatchWithBrokenLinksFn(beam.DoFn):
+    """pattern -> FileMetadata of the broken symbolic links it matches (see broken_links)."""
+
+    def process(self, pattern: str) -> Iterator[FileMetadata]:
+        yield from broken_links(pattern)
 
 
 def _mtime(metadata: FileMetadata) -> datetime | None:
@@ -110,10 +238,10 @@ class ReadFilesFn(beam.DoFn):
         key = relative_to(path, self.manifest_dir) if self.manifest_dir else rel
         meta = manifest.get(key, DocMeta())
         try:
-            with FileSystems.open(path, compression_type=CompressionTypes.AUTO) as fh:
-                data = fh.read(self.max_bytes + 1)
+            data = read_document(path, self.max_bytes)
         except READ_ERRORS as exc:
-            yield self._reject(path, "unreadable", f"{type(exc).__name__}: {exc}", url=meta.url)
+            problem = problem_of(exc)
+            yield self._reject(path, problem.reason, problem.detail, url=meta.url)
             return
         if len(data) > self.max_bytes:
             yield self._reject(path, "too_large", f"over --max_bytes={self.max_bytes}", data, meta.url)
@@ -124,35 +252,13 @@ class ReadFilesFn(beam.DoFn):
         yield RawDocument(source_uri=path, kind=kind, data=data, meta=meta, rel_path=rel, file_mtime=mtime)
 
     def _read_jsonl(self, path: str, rel: str, mtime: datetime | None) -> Iterator:
-        try:
-            fh = FileSystems.open(path, compression_type=CompressionTypes.AUTO)
-        except READ_ERRORS as exc:
+        for lineno, record in jsonl_records(path, self.max_bytes):
             self._documents_in.inc()
-            yield self._reject(path, "unreadable", f"{type(exc).__name__}: {exc}")
-            return
-        with fh:
-            lineno = 0
-            while True:
-                try:
-                    line = fh.readline(self.max_bytes + 1)
-                except READ_ERRORS as exc:
-                    self._documents_in.inc()
-                    yield self._reject(f"{path}#L{lineno + 1}", "unreadable", f"{type(exc).__name__}: {exc}")
-                    return
-                if not line:
-                    return
-                lineno += 1
-                uri = f"{path}#L{lineno}"
-                if len(line) > self.max_bytes and not line.endswith(b"\n"):
-                    self._documents_in.inc()
-                    while line and not line.endswith(b"\n"):  # skip the rest of the record
-                        line = fh.readline(1 << 20)
-                    yield self._reject(uri, "too_large", f"record over --max_bytes={self.max_bytes}")
-                    continue
-                if not line.strip():
-                    continue  # blank lines are not records
-                self._documents_in.inc()
-                yield self._jsonl_record(uri, line, rel, lineno, mtime)
+            uri = f"{path}#L{lineno}" if lineno else path
+            if isinstance(record, ReadProblem):
+                yield self._reject(uri, record.reason, record.detail)
+            else:
+                yield self._jsonl_record(uri, record, rel, lineno, mtime)
 
     def _jsonl_record(self, uri: str, line: bytes, rel: str, lineno: int, mtime: datetime | None):
         try:
@@ -202,6 +308,49 @@ def _string(record: dict, key: str) -> str | None:
     if not isinstance(value, str):
         return None
     return value.encode("utf-8", "surrogatepass").decode("utf-8", "replace")
+
+
+def jsonl_records(path: str, max_bytes: int) -> Iterator[tuple[int, bytes | ReadProblem]]:
+    """(line number, bytes) of each record of a JSONL file, compressed or
+    not; one item per record in, so the caller counts each once.  Line 0
+    is the file as a whole (it cannot be opened, or holds no record).
+
+    A record over ``max_bytes`` is a ``too_large`` problem (and skipped
+    without holding it); blank lines are not records, but a file with no
+    record at all is one ``empty`` problem, so it leaves a trace.  A read
+    error (a truncated archive, say) is one problem at the line where it
+    happened, after the records read before it, and ends the file.
+    """
+    lineno = records = 0
+    at = 0  # the line a read error is reported at; 0: the file as a whole
+    try:
+        with open_decompressed(path) as fh:
+            at = 1
+            while line := fh.readline(max_bytes + 1):
+                lineno += 1
+                if len(line) > max_bytes and not line.endswith(b"\n"):
+                    at = lineno  # an error while skipping is this record's
+                    while line and not line.endswith(b"\n"):  # skip the rest of the record
+                        line = fh.readline(_SKIP_CHUNK)
+                    records += 1
+                    yield lineno, ReadProblem("too_large", f"record over --max_bytes={max_bytes}")
+                elif line.strip():
+                    records += 1
+                    yield lineno, line
+                at = lineno + 1
+    except READ_ERRORS as exc:
+        yield at, problem_of(exc)
+        return
+    if not records:
+        yield 0, ReadProblem("empty", f"no records: {lineno} blank line(s)")
+
+
+def records_in(path: str, max_bytes: int) -> int:
+    """How many records the Read stage counts in for a file it reads: one
+    for a document, one per item of jsonl_records for a JSONL file."""
+    if kind_of(path) != "jsonl":
+        return 1
+    return sum(1 for _ in jsonl_records(path, max_bytes))
 
 
 class DecodeFn(beam.DoFn):
@@ -366,7 +515,10 @@ class ReadDocuments(beam.PTransform):
         """FileMetadata of the files to read; a watch stamps each with when it was found."""
         watch = self.watch
         if watch is None:
-            return pbegin | "Pattern" >> beam.Create([self.pattern]) | "Match" >> fileio.MatchAll()
+            pattern = pbegin | "Pattern" >> beam.Create([self.pattern])
+            matched = pattern | "Match" >> fileio.MatchAll()
+            broken = pattern | "MatchBrokenLinks" >> beam.ParDo(MatchWithBrokenLinksFn())
+            return (matched, broken) | "AllMatched" >> beam.Flatten()
         if watch.polls is None:
             return pbegin | "Watch" >> fileio.MatchContinuously(
                 self.pattern, interval=watch.interval_seconds, has_deduplication=True
