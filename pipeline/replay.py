@@ -19,7 +19,6 @@ import argparse
 import sys
 from datetime import UTC, datetime
 
-from apache_beam.io.filesystem import CompressionTypes
 from apache_beam.io.filesystems import FileSystems
 from apache_beam.options.pipeline_options import PipelineOptions, StandardOptions
 
@@ -30,7 +29,7 @@ from transforms.core.eventtime import choose_event_time
 from transforms.core.extract import ExtractionError, HtmlExtractor
 from transforms.core.manifest import parse_manifest
 from transforms.core.records import DocMeta
-from transforms.read import kind_of, relative_to
+from transforms.read import READ_ERRORS, broken_links, kind_of, read_document, records_in, relative_to
 from transforms.replay import ReplayDocuments, ReplayItem
 
 USAGE = "newsbeam replay FOLDER --output DIR [--late_copies N] [--late_by_hours H] [pipeline options]"
@@ -63,12 +62,11 @@ def event_time_of(path: str, kind: str, meta: DocMeta, mtime: datetime | None, m
     published = meta.published
     if published is None and kind == "html":
         try:
-            with FileSystems.open(path, compression_type=CompressionTypes.AUTO) as fh:
-                data = fh.read(max_bytes + 1)
+            data = read_document(path, max_bytes)
             if len(data) <= max_bytes:
                 html = decode_bytes(data, is_html=True).text
                 published = extractor.extract(html, url=meta.url, source=path).published
-        except (OSError, DecodeError, ExtractionError):
+        except (*READ_ERRORS, DecodeError, ExtractionError):
             pass  # the pipeline reports it; the stream only needs an order
     now = datetime.now(UTC)
     return choose_event_time(published, mtime, now).at
@@ -85,7 +83,8 @@ def plan_replay(opts: NewsbeamOptions, late_copies: int, late_by_hours: float) -
             manifest = parse_manifest(fh.read().decode("utf-8-sig"))
     extractor = HtmlExtractor(favor_precision=opts.favor_precision)
     items: list[ReplayItem] = []
-    for metadata in FileSystems.match([plan.pattern])[0].metadata_list:
+    listed = FileSystems.match([plan.pattern])[0].metadata_list + broken_links(plan.pattern)
+    for metadata in listed:
         kind = kind_of(metadata.path)
         if kind is None:
             continue
@@ -94,12 +93,12 @@ def plan_replay(opts: NewsbeamOptions, late_copies: int, late_by_hours: float) -
         key = relative_to(metadata.path, manifest_dir or plan.root)
         meta = manifest.get(key, DocMeta())
         at = event_time_of(metadata.path, kind, meta, mtime, opts.max_bytes, extractor)
-        items.append(ReplayItem(metadata.path, metadata.size_in_bytes, mtime_s, at.timestamp()))
+        records = records_in(metadata.path, opts.max_bytes)
+        items.append(ReplayItem(metadata.path, metadata.size_in_bytes, mtime_s, at.timestamp(), records=records))
     items.sort(key=lambda i: (i.arrival, i.path))
     for n, item in enumerate(items[:late_copies], start=1):
-        items.append(
-            ReplayItem(item.path, item.size, item.mtime, item.arrival + late_by_hours * 3600, f"late-copy-{n}")
-        )
+        late = item.arrival + late_by_hours * 3600
+        items.append(ReplayItem(item.path, item.size, item.mtime, late, f"late-copy-{n}", item.records))
     return ReplayDocuments(items, plan.root, max_bytes=opts.max_bytes, manifest=manifest, manifest_dir=manifest_dir)
 
 

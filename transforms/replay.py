@@ -6,7 +6,9 @@ added, so windows close between documents as they would in production.
 Files are read by the batch Read stage's own DoFn, so every read check
 (size, emptiness, encoding) and every counter behaves the same.
 
-``TestStream`` runs on the DirectRunner only: replay is a local tool.
+``TestStream`` runs on the DirectRunner only: replay is a local tool.  It
+carries times in whole milliseconds, so arrivals are cut to the
+millisecond here (a freshly written file's modification time is finer).
 """
 
 from __future__ import annotations
@@ -19,6 +21,7 @@ import apache_beam as beam
 from apache_beam.io.filesystem import FileMetadata
 from apache_beam.testing.test_stream import TestStream
 from apache_beam.transforms.window import TimestampedValue
+from apache_beam.utils.timestamp import Duration, Timestamp
 
 from transforms.common import REJECTS
 from transforms.core.records import DocMeta, RawDocument
@@ -35,6 +38,14 @@ class ReplayItem:
     mtime: float
     arrival: float
     copy_tag: str | None = None
+    # Records the Read stage counts in for this file: one per JSONL record.
+    records: int = 1
+
+
+def whole_millis(seconds: float) -> Timestamp:
+    """An epoch time as a Timestamp cut to the millisecond, the precision
+    a TestStream's watermark must have (it asserts so)."""
+    return Timestamp(micros=round(seconds * 1_000_000) // 1000 * 1000)
 
 
 def copy_identity(doc: RawDocument, tag: str) -> RawDocument:
@@ -90,20 +101,21 @@ class ReplayDocuments(beam.PTransform):
     def documents_planned(self) -> int:
         """Documents the stream will deliver (the run's summary checks
         records in = articles + duplicates + rejects against it)."""
-        return len(self.items)
+        return sum(item.records for item in self.items)
 
     def _stream(self) -> TestStream:
         stream = TestStream()
         watermark = None
         for item in self.items:
-            if watermark is None or item.arrival > watermark:
-                watermark = item.arrival
+            arrival = whole_millis(item.arrival)
+            if watermark is None or arrival > watermark:
+                watermark = arrival
                 stream = stream.advance_watermark_to(watermark)
-            stream = stream.add_elements([TimestampedValue(item, item.arrival)])
+            stream = stream.add_elements([TimestampedValue(item, arrival)])
         if watermark is not None:
             # Past the last element first: on the DirectRunner, timers of
             # downstream stateful steps do not fire on the jump to infinity alone.
-            stream = stream.advance_watermark_to(watermark + 0.001)
+            stream = stream.advance_watermark_to(watermark + Duration(micros=1000))
         return stream.advance_watermark_to_infinity()
 
     def expand(self, pbegin):
