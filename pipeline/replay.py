@@ -8,14 +8,17 @@ articles arriving ``--late_by_hours`` after its event time: within the
 allowed lateness it is deduplicated against its first copy and written in
 a late pane; beyond it, it goes to the rejects as ``late``.
 
-Event times are worked out before the stream starts (manifest, else the
-page's own date, else the file's modification time), with the same
-functions the pipeline uses, so the stream's order is the articles' order.
+Event times are worked out before the stream starts (manifest or JSONL
+``published``, else the page's own date, else the file's modification
+time), with the same functions the pipeline uses, so the stream's order is
+the articles' order; each JSONL record is an element of its own.
 """
 
 from __future__ import annotations
 
 import argparse
+import dataclasses
+import json
 import sys
 from datetime import UTC, datetime
 
@@ -29,7 +32,8 @@ from transforms.core.eventtime import choose_event_time
 from transforms.core.extract import ExtractionError, HtmlExtractor
 from transforms.core.manifest import parse_manifest
 from transforms.core.records import DocMeta
-from transforms.read import READ_ERRORS, broken_links, kind_of, read_document, records_in, relative_to
+from transforms.core.timeparse import parse_time
+from transforms.read import READ_ERRORS, ReadProblem, broken_links, jsonl_records, kind_of, read_document, relative_to
 from transforms.replay import ReplayDocuments, ReplayItem
 
 USAGE = "newsbeam replay FOLDER --output DIR [--late_copies N] [--late_by_hours H] [pipeline options]"
@@ -72,6 +76,29 @@ def event_time_of(path: str, kind: str, meta: DocMeta, mtime: datetime | None, m
     return choose_event_time(published, mtime, now).at
 
 
+def record_event_time(record: bytes | ReadProblem, mtime: datetime | None, extractor: HtmlExtractor) -> datetime:
+    """When a JSONL record's article happened, as the pipeline will decide
+    it: its ``published``, else (an ``html`` record) the page's own date,
+    else the file's time, which is also the place of a record the pipeline
+    will reject."""
+    published = None
+    obj = None
+    if isinstance(record, bytes):
+        try:
+            obj = json.loads(record)
+        except (UnicodeDecodeError, json.JSONDecodeError):
+            pass  # a bad_json reject: it only needs a place in the stream
+    if isinstance(obj, dict):
+        url, html, when = obj.get("url"), obj.get("html"), obj.get("published")
+        published = parse_time(when) if isinstance(when, str) else None
+        if published is None and isinstance(html, str) and html.strip():
+            try:
+                published = extractor.extract(html, url=url if isinstance(url, str) else None, source="jsonl").published
+            except ExtractionError:
+                pass  # the pipeline reports it
+    return choose_event_time(published, mtime, datetime.now(UTC)).at
+
+
 def plan_replay(opts: NewsbeamOptions, late_copies: int, late_by_hours: float) -> ReplayDocuments:
     plan = plan_input(opts.input)
     manifest_spec = resolve_manifest(opts, plan)
@@ -92,13 +119,18 @@ def plan_replay(opts: NewsbeamOptions, late_copies: int, late_by_hours: float) -
         mtime = datetime.fromtimestamp(mtime_s, UTC) if mtime_s else None
         key = relative_to(metadata.path, manifest_dir or plan.root)
         meta = manifest.get(key, DocMeta())
+        if kind == "jsonl":  # one element per record, each at its own time
+            for line, record in jsonl_records(metadata.path, opts.max_bytes):
+                at = record_event_time(record, mtime, extractor)
+                items.append(ReplayItem(metadata.path, metadata.size_in_bytes, mtime_s, at.timestamp(),
+                                        line=line, record=record))  # fmt: skip
+            continue
         at = event_time_of(metadata.path, kind, meta, mtime, opts.max_bytes, extractor)
-        records = records_in(metadata.path, opts.max_bytes)
-        items.append(ReplayItem(metadata.path, metadata.size_in_bytes, mtime_s, at.timestamp(), records=records))
-    items.sort(key=lambda i: (i.arrival, i.path))
+        items.append(ReplayItem(metadata.path, metadata.size_in_bytes, mtime_s, at.timestamp()))
+    items.sort(key=lambda i: (i.arrival, i.path, i.line or 0))
     for n, item in enumerate(items[:late_copies], start=1):
-        late = item.arrival + late_by_hours * 3600
-        items.append(ReplayItem(item.path, item.size, item.mtime, late, f"late-copy-{n}", item.records))
+        late = dataclasses.replace(item, arrival=item.arrival + late_by_hours * 3600, copy_tag=f"late-copy-{n}")
+        items.append(late)
     return ReplayDocuments(items, plan.root, max_bytes=opts.max_bytes, manifest=manifest, manifest_dir=manifest_dir)
 
 

@@ -253,12 +253,15 @@ class ReadFilesFn(beam.DoFn):
 
     def _read_jsonl(self, path: str, rel: str, mtime: datetime | None) -> Iterator:
         for lineno, record in jsonl_records(path, self.max_bytes):
-            self._documents_in.inc()
-            uri = f"{path}#L{lineno}" if lineno else path
-            if isinstance(record, ReadProblem):
-                yield self._reject(uri, record.reason, record.detail)
-            else:
-                yield self._jsonl_record(uri, record, rel, lineno, mtime)
+            yield self._jsonl_item(path, lineno, record, rel, mtime)
+
+    def _jsonl_item(self, path: str, lineno: int, record: bytes | ReadProblem, rel: str, mtime: datetime | None):
+        """One item of jsonl_records: one record in, a document or a reject."""
+        self._documents_in.inc()
+        uri = f"{path}#L{lineno}" if lineno else path
+        if isinstance(record, ReadProblem):
+            return self._reject(uri, record.reason, record.detail)
+        return self._jsonl_record(uri, record, rel, lineno, mtime)
 
     def _jsonl_record(self, uri: str, line: bytes, rel: str, lineno: int, mtime: datetime | None):
         try:
@@ -343,14 +346,6 @@ def jsonl_records(path: str, max_bytes: int) -> Iterator[tuple[int, bytes | Read
         return
     if not records:
         yield 0, ReadProblem("empty", f"no records: {lineno} blank line(s)")
-
-
-def records_in(path: str, max_bytes: int) -> int:
-    """How many records the Read stage counts in for a file it reads: one
-    for a document, one per item of jsonl_records for a JSONL file."""
-    if kind_of(path) != "jsonl":
-        return 1
-    return sum(1 for _ in jsonl_records(path, max_bytes))
 
 
 class DecodeFn(beam.DoFn):

@@ -4,7 +4,10 @@ Each document is an element of a ``TestStream`` whose timestamp is its
 arrival; the watermark is advanced to each arrival before the element is
 added, so windows close between documents as they would in production.
 Files are read by the batch Read stage's own DoFn, so every read check
-(size, emptiness, encoding) and every counter behaves the same.
+(size, emptiness, encoding) and every counter behaves the same.  A JSONL
+file is one element per record, each at its own arrival: the records
+were read when the stream was planned and travel in it (a local tool's
+trade: the stream holds the JSONL records, not just their paths).
 
 ``TestStream`` runs on the DirectRunner only: replay is a local tool.  It
 carries times in whole milliseconds, so arrivals are cut to the
@@ -16,6 +19,7 @@ from __future__ import annotations
 import dataclasses
 from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
+from datetime import UTC, datetime
 
 import apache_beam as beam
 from apache_beam.io.filesystem import FileMetadata
@@ -25,21 +29,23 @@ from apache_beam.utils.timestamp import Duration, Timestamp
 
 from transforms.common import REJECTS
 from transforms.core.records import DocMeta, RawDocument
-from transforms.read import DecodeFn, ReadFilesFn
+from transforms.read import DecodeFn, ReadFilesFn, ReadProblem, relative_to
 
 
 @dataclass(frozen=True)
 class ReplayItem:
-    """One element of the replay: a file, when it arrives (epoch seconds),
-    and for a late copy the tag that makes it a document of its own."""
+    """One element of the replay, one record in: a file, or one record of
+    a JSONL file (its line, 0 for the file as a whole, and its bytes or why
+    it cannot be read); when it arrives (epoch seconds); and for a late
+    copy the tag that makes it a document of its own."""
 
     path: str
     size: int
     mtime: float
     arrival: float
     copy_tag: str | None = None
-    # Records the Read stage counts in for this file: one per JSONL record.
-    records: int = 1
+    line: int | None = None
+    record: bytes | ReadProblem | None = None
 
 
 def whole_millis(seconds: float) -> Timestamp:
@@ -71,8 +77,13 @@ class ReplayReadFn(ReadFilesFn):
         self.manifest = manifest
 
     def process(self, item: ReplayItem) -> Iterator:  # type: ignore[override]
-        metadata = FileMetadata(item.path, item.size, item.mtime)
-        for out in super().process(metadata, self.manifest):
+        if item.line is None:
+            outputs = super().process(FileMetadata(item.path, item.size, item.mtime), self.manifest)
+        else:
+            mtime = datetime.fromtimestamp(item.mtime, UTC) if item.mtime else None
+            rel = relative_to(item.path, self.root)
+            outputs = iter([self._jsonl_item(item.path, item.line, item.record or b"", rel, mtime)])
+        for out in outputs:
             if item.copy_tag and isinstance(out, RawDocument):
                 out = copy_identity(out, item.copy_tag)
             yield out
@@ -91,7 +102,7 @@ class ReplayDocuments(beam.PTransform):
         manifest_dir: str | None,
     ):
         super().__init__()
-        self.items = sorted(items, key=lambda i: (i.arrival, i.path, i.copy_tag or ""))
+        self.items = sorted(items, key=lambda i: (i.arrival, i.path, i.line or 0, i.copy_tag or ""))
         self.root = root
         self.max_bytes = max_bytes
         self.manifest = manifest
@@ -101,7 +112,7 @@ class ReplayDocuments(beam.PTransform):
     def documents_planned(self) -> int:
         """Documents the stream will deliver (the run's summary checks
         records in = articles + duplicates + rejects against it)."""
-        return sum(item.records for item in self.items)
+        return len(self.items)
 
     def _stream(self) -> TestStream:
         stream = TestStream()
