@@ -338,19 +338,20 @@ def build_pipeline(
     articles = articles | "TagTopics" >> TagTopics(
         taxonomy, min_score=opts.topic_min_score, min_share=opts.topic_min_share
     )
-    if opts.dedup:
-        deduped = articles | "Dedup" >> Deduplicate(
-            num_perm=opts.dedup_num_perm,
-            shingle_size=opts.dedup_shingle_size,
-            bands=opts.dedup_bands,
-            rows=opts.dedup_rows,
-            thresholds=SimilarityThresholds(jaccard=opts.dedup_jaccard, containment=opts.dedup_containment),
-            horizon_seconds=round(opts.dedup_horizon_days * 86_400),
-            max_reps=opts.dedup_max_reps,
-            streaming=streaming,
-        )
-    else:
-        deduped = articles | "Dedup" >> SingleStories()
+    dedup = {
+        "num_perm": opts.dedup_num_perm,
+        "shingle_size": opts.dedup_shingle_size,
+        "bands": opts.dedup_bands,
+        "rows": opts.dedup_rows,
+        "thresholds": SimilarityThresholds(jaccard=opts.dedup_jaccard, containment=opts.dedup_containment),
+        "horizon_seconds": round(opts.dedup_horizon_days * 86_400),
+        "max_reps": opts.dedup_max_reps,
+        # State waits as long as a late record may still come.
+        "lateness_seconds": round(opts.allowed_lateness_hours * 3600),
+        "streaming": streaming,
+    }
+    # --no_dedup still tells apart the records that share a URL.
+    deduped = articles | "Dedup" >> (Deduplicate(**dedup) if opts.dedup else SingleStories(**dedup))
     articles_written = deduped["articles"] | "WriteArticles" >> write_table(
         "articles", output, temp, opts.row_group_size, window
     )

@@ -1,8 +1,10 @@
 """Pub/Sub end to end against the local emulator: a streaming job reads a
 subscription, ``newsbeam publish`` sends it the seeds (and one message is
 only a URL, fetched from a local HTTP server), and the articles land in
-Parquet with the doc_ids, story_ids and topics of the batch run.  Skips
-only where ``gcloud`` is not installed."""
+Parquet with the doc_ids, story_ids and topics of the batch run.  The
+seeds are published twice, as a redelivering publisher would: each second
+message is a ``same_url`` copy, nothing vanishes.  Skips only where
+``gcloud`` is not installed."""
 
 from __future__ import annotations
 
@@ -112,13 +114,18 @@ def test_streaming_job_reads_what_newsbeam_publish_sends(emulator, monkeypatch, 
         url = f"http://127.0.0.1:{server.port}/story.html"
         later = (published + timedelta(hours=1)).isoformat()
         publisher.publish(topic, url.encode(), outlet="Local", published=later).result(timeout=30)
-        _wait_for_rows(out, 6)
+        assert publish.main([str(SEEDS), "--topic", topic]) == 0  # the same messages again
+        _wait_for_rows(out, 11)
     finally:
         result.cancel()
         server.stop()
 
-    assert _landed(out) == 6
+    assert _landed(out) == 11
     assert not (out / "rejects").exists()
+    again = [r for r in read_table(out, "duplicates").to_pylist() if r["duplicate_kind"] == "same_url"]
+    assert len(again) == 5 and all(r["doc_id"] != r["duplicate_of"] for r in again)
+    firsts = {r["doc_id"]: r for r in read_table(out).to_pylist()}
+    assert all(firsts[r["duplicate_of"]]["text"] == r["text"] for r in again)
     streamed = {r["doc_id"]: r for r in read_table(out).to_pylist() + read_table(out, "duplicates").to_pylist()}
     fetched = [r for r in streamed.values() if r["url"] == url]
     assert (

@@ -1,9 +1,12 @@
 """Dedup stage: near-identical wire copy becomes one story.
 
 Articles in; first copies (``story_id`` = own ``doc_id``) and later copies
-(``story_id``, ``duplicate_of``, ``similarity``) out.  There is no global
-index: every step is keyed, so it scales out on any runner.
+(``story_id``, ``duplicate_of``, ``similarity``, ``duplicate_kind``) out.
+There is no global index: every step is keyed, so it scales out on any
+runner.
 
+    Identify (key: URL-derived doc_id) -> same-URL copies ------------------+
+      | one doc_id per record from here on                                  |
     KeyByText  ->  Exact (key: normalized-text hash)  -> exact copies ------+
                      | first of each text                                    |
                    Signature (MinHash, once per doc)                        |
@@ -49,16 +52,24 @@ from apache_beam.utils.timestamp import Timestamp
 
 from transforms.common import KEYED, StageClock, counter
 from transforms.core.dedup import (
+    EXACT,
     MICROS,
+    NEAR,
+    SAME_URL,
+    SAME_URL_RULE,
     Fingerprint,
+    Identity,
     Match,
+    Variant,
     best_match,
     exact_key,
     expire,
     in_order,
+    record_id,
     route,
     run_band,
     run_exact,
+    run_identity,
 )
 from transforms.core.minhash import MinHasher, SimilarityThresholds, band_keys
 
@@ -132,7 +143,38 @@ def _take_ready(now_us: int, pending, armed) -> tuple[list, list]:
 # --- per-step emitters, shared by the batch and streaming forms -------------
 
 
+class _IdentityEmitter:
+    """Records with a doc_id of their own go on; a same-URL copy goes to
+    the resolver keyed by the earlier record it repeats."""
+
+    def __init__(self) -> None:
+        self._copies = counter("dedup.same_url_copies")
+        self._variants = counter("dedup.url_variants")
+
+    def emit(self, decided: list[tuple[dict, int, Identity]]) -> Iterator:
+        for article, ts_us, identity in decided:
+            if identity.copy_of is None:
+                if identity.doc_id != article["doc_id"]:
+                    self._variants.inc()
+                yield _at(ts_us, {**article, "doc_id": identity.doc_id})
+                continue
+            self._copies.inc()
+            copy = {
+                **article,
+                "doc_id": identity.doc_id,
+                "duplicate_of": identity.copy_of,
+                "similarity": identity.similarity,
+                "duplicate_kind": SAME_URL,
+            }
+            child = (identity.copy_of, ("child", (copy, ts_us), identity.copy_of_ts_us))
+            yield beam.pvalue.TaggedOutput(COPIES, _at(ts_us, child))
+
+
 class _ExactEmitter:
+    """First copies go on; an exact copy goes to the resolver keyed by the
+    first copy, and tells the resolver what it matched (a same-URL copy of
+    it may be waiting there for its story)."""
+
     def __init__(self) -> None:
         self._copies = counter("dedup.exact_copies")
 
@@ -142,8 +184,9 @@ class _ExactEmitter:
                 yield _at(ts_us, article)
             else:
                 self._copies.inc()
-                copy = {**article, "duplicate_of": first[0], "similarity": 1.0}
+                copy = {**article, "duplicate_of": first[0], "similarity": 1.0, "duplicate_kind": EXACT}
                 yield beam.pvalue.TaggedOutput(COPIES, _at(ts_us, (first[0], ("child", (copy, ts_us), first[1]))))
+                yield beam.pvalue.TaggedOutput(SELVES, _at(ts_us, (article["doc_id"], ("self", first, ts_us))))
 
 
 class _BandEmitter:
@@ -180,7 +223,7 @@ class _Decider:
             yield beam.pvalue.TaggedOutput(SELVES, _at(ts_us, (doc_id, ("self", (doc_id, ts_us), ts_us))))
             return
         self._near.inc()
-        copy = {**article, "duplicate_of": match.target, "similarity": match.similarity}
+        copy = {**article, "duplicate_of": match.target, "similarity": match.similarity, "duplicate_kind": NEAR}
         yield beam.pvalue.TaggedOutput(
             SELVES, _at(ts_us, (doc_id, ("self", (match.target, match.target_ts_us), ts_us)))
         )
@@ -257,6 +300,27 @@ class SignatureFn(beam.DoFn):
 
 
 # --- batch form: GroupByKey, then each key's elements in order ---------------
+
+
+class IdentifyGroupFn(beam.DoFn):
+    def __init__(self, *, num_perm: int, shingle_size: int, seed: int, thresholds: SimilarityThresholds):
+        self.num_perm = num_perm
+        self.shingle_size = shingle_size
+        self.seed = seed
+        self.thresholds = thresholds
+
+    def setup(self) -> None:
+        self._hasher = MinHasher(num_perm=self.num_perm, shingle_size=self.shingle_size, seed=self.seed)
+        self._out = _IdentityEmitter()
+        self._clock = StageClock("dedup")
+
+    def process(self, element: tuple[str, Iterable[tuple[int, dict]]]) -> Iterator:
+        yield from self._clock.timed(self._group(element))
+
+    def _group(self, element: tuple[str, Iterable[tuple[int, dict]]]) -> Iterator:
+        items = in_order([(ts_us, record_id(a), a) for ts_us, a in element[1]])
+        _, decided = run_identity([], items, self._hasher, self.thresholds, complete=True)
+        yield from self._out.emit(decided)
 
 
 class ExactGroupFn(beam.DoFn):
@@ -351,12 +415,22 @@ class _Batch:
     """The batch form of each keyed step."""
 
     @staticmethod
+    def identify(keyed, hashing: dict, thresholds, keep_us: int):
+        return (
+            keyed
+            | "StampByUrl" >> beam.Map(_with_ts)
+            | "GroupByUrl" >> beam.GroupByKey()
+            | "DecideIdentity"
+            >> beam.ParDo(IdentifyGroupFn(thresholds=thresholds, **hashing)).with_outputs(COPIES, main="unique")
+        )
+
+    @staticmethod
     def exact(keyed, horizon_us: int):
         return (
             keyed
             | "StampByText" >> beam.Map(_with_ts)
             | "GroupByText" >> beam.GroupByKey()
-            | "Exact" >> beam.ParDo(ExactGroupFn(horizon_us)).with_outputs(COPIES, main="first")
+            | "Exact" >> beam.ParDo(ExactGroupFn(horizon_us)).with_outputs(COPIES, SELVES, main="first")
         )
 
     @staticmethod
@@ -387,6 +461,55 @@ class _Batch:
 
 
 # --- streaming form: stateful DoFns with event-time timers -------------------
+
+
+class IdentifyFn(beam.DoFn):
+    """Keyed by URL-derived doc_id: records are decided in event-time
+    order against the stories seen under that doc_id, which are kept for
+    ``keep_us`` after their event time."""
+
+    PENDING = BagStateSpec("pending", PickleCoder())
+    ARMED = ReadModifyWriteStateSpec("armed_us", VarIntCoder())
+    WAKE = TimerSpec("wake", TimeDomain.WATERMARK)
+    KNOWN = ReadModifyWriteStateSpec("known", PickleCoder())
+
+    def __init__(self, *, num_perm: int, shingle_size: int, seed: int, thresholds: SimilarityThresholds, keep_us: int):
+        self.num_perm = num_perm
+        self.shingle_size = shingle_size
+        self.seed = seed
+        self.thresholds = thresholds
+        self.keep_us = keep_us
+
+    def setup(self) -> None:
+        self._hasher = MinHasher(num_perm=self.num_perm, shingle_size=self.shingle_size, seed=self.seed)
+        self._out = _IdentityEmitter()
+
+    def process(
+        self,
+        element: tuple[str, dict[str, Any]],
+        ts=beam.DoFn.TimestampParam,
+        pending=beam.DoFn.StateParam(PENDING),
+        armed=beam.DoFn.StateParam(ARMED),
+        wake=beam.DoFn.TimerParam(WAKE),
+    ) -> None:
+        _hold(pending, armed, wake, _micros(ts), record_id(element[1]), element[1])
+
+    @on_timer(WAKE)
+    def on_wake(
+        self,
+        now=beam.DoFn.TimestampParam,
+        pending=beam.DoFn.StateParam(PENDING),
+        armed=beam.DoFn.StateParam(ARMED),
+        known_state=beam.DoFn.StateParam(KNOWN),
+        wake=beam.DoFn.TimerParam(WAKE),
+    ) -> Iterator:
+        ready, waiting = _take_ready(now.micros, pending, armed)
+        known: list[Variant] = known_state.read() or []
+        known, decided = run_identity(known, ready, self._hasher, self.thresholds)
+        yield from self._out.emit(decided)
+        known = [v for v in known if v.ts_us + self.keep_us >= now.micros]
+        _keep(known_state, known)
+        _rearm(wake, armed, waiting, min((v.ts_us for v in known), default=None), self.keep_us)
 
 
 class ExactFn(beam.DoFn):
@@ -576,11 +699,23 @@ class _Streaming:
     """
 
     @staticmethod
+    def identify(keyed, hashing: dict, thresholds, keep_us: int):
+        return (
+            keyed
+            | "ShuffleByUrl" >> ReshufflePerKey().with_output_types(KEYED)
+            | "DecideIdentity"
+            >> beam.ParDo(IdentifyFn(thresholds=thresholds, keep_us=keep_us, **hashing))
+            .with_input_types(KEYED)
+            .with_outputs(COPIES, main="unique")
+        )
+
+    @staticmethod
     def exact(keyed, horizon_us: int):
         return (
             keyed
             | "ShuffleByText" >> ReshufflePerKey().with_output_types(KEYED)
-            | "Exact" >> beam.ParDo(ExactFn(horizon_us)).with_input_types(KEYED).with_outputs(COPIES, main="first")
+            | "Exact"
+            >> beam.ParDo(ExactFn(horizon_us)).with_input_types(KEYED).with_outputs(COPIES, SELVES, main="first")
         )
 
     @staticmethod
@@ -615,13 +750,49 @@ class _Streaming:
         )
 
 
-class SingleStories(beam.PTransform):
-    """What ``--no_dedup`` runs: every article is its own story."""
+def _key_by_doc(article: dict[str, Any]) -> tuple[str, dict[str, Any]]:
+    return article["doc_id"], article
+
+
+class IdentifyRecords(beam.PTransform):
+    """articles -> {'unique': articles with a doc_id of their own,
+    'copies': same-URL copies, keyed by the doc_id they repeat}.
+
+    Every later step keys by doc_id, so two records that share one must be
+    told apart first: a URL is evidence of identity, not proof (see
+    :func:`transforms.core.dedup.run_identity`)."""
+
+    def __init__(self, *, hashing: dict, thresholds: SimilarityThresholds, keep_us: int, streaming: bool):
+        super().__init__()
+        self.hashing = hashing
+        self.thresholds = thresholds
+        self.keep_us = keep_us
+        self.streaming = streaming
 
     def expand(self, articles):
-        stories = articles | "OwnStory" >> beam.Map(lambda a: {**a, "story_id": a["doc_id"]})
-        nothing = articles.pipeline | "NoDuplicates" >> beam.Create([])
-        return {"articles": stories, "duplicates": nothing}
+        form = _Streaming if self.streaming else _Batch
+        keyed = articles | "KeyByUrl" >> beam.Map(_key_by_doc)
+        return form.identify(keyed, self.hashing, self.thresholds, self.keep_us)
+
+
+def _copy_of_own_story(element: tuple[str, tuple]) -> dict[str, Any]:
+    target, (_, (copy, _), _) = element
+    return {**copy, "story_id": target}
+
+
+class SingleStories(beam.PTransform):
+    """What ``--no_dedup`` runs: every article is its own story; only a
+    later record of an already-seen URL with the same story is a copy."""
+
+    def __init__(self, *, streaming: bool = False, lateness_seconds: int = 86_400, **dedup: Any):
+        super().__init__()
+        self.identify = Deduplicate(streaming=streaming, lateness_seconds=lateness_seconds, **dedup).identify()
+
+    def expand(self, articles):
+        identified = articles | "Identify" >> self.identify
+        stories = identified["unique"] | "OwnStory" >> beam.Map(lambda a: {**a, "story_id": a["doc_id"]})
+        copies = identified[COPIES] | "CopyStory" >> beam.Map(_copy_of_own_story)
+        return {"articles": stories, "duplicates": copies}
 
 
 class Deduplicate(beam.PTransform):
@@ -659,9 +830,16 @@ class Deduplicate(beam.PTransform):
         self.seed = seed
         self.streaming = streaming
 
+    def identify(self) -> IdentifyRecords:
+        """The first step: one doc_id per record (also what --no_dedup runs)."""
+        hashing = {"num_perm": self.num_perm, "shingle_size": self.shingle_size, "seed": self.seed}
+        keep_us = self.horizon_us + self.lateness_us
+        return IdentifyRecords(hashing=hashing, thresholds=SAME_URL_RULE, keep_us=keep_us, streaming=self.streaming)
+
     def expand(self, articles):
         form = _Streaming if self.streaming else _Batch
-        keyed_by_text = articles | "KeyByText" >> beam.ParDo(KeyByTextFn())
+        identified = articles | "Identify" >> self.identify()
+        keyed_by_text = identified["unique"] | "KeyByText" >> beam.ParDo(KeyByTextFn())
         exact = form.exact(keyed_by_text, self.horizon_us)
         signed = exact.first | "Signature" >> beam.ParDo(
             SignatureFn(
@@ -671,10 +849,11 @@ class Deduplicate(beam.PTransform):
         verdicts = form.bands(signed.bands, self.thresholds, self.horizon_us, self.max_reps)
         gathered = (signed[BY_DOC], verdicts) | "GatherVerdicts" >> beam.Flatten()
         decided = form.decide(gathered, self.bands)
-        copies = (decided[CHILDREN], exact[COPIES]) | "GatherCopies" >> beam.Flatten()
+        copies = (decided[CHILDREN], exact[COPIES], identified[COPIES]) | "GatherCopies" >> beam.Flatten()
+        selves = (decided[SELVES], exact[SELVES]) | "GatherSelves" >> beam.Flatten()
         resolved = []
         for hop in range(1, RESOLVE_HOPS + 1):
-            gathered = (decided[SELVES], copies) | f"GatherHop{hop}" >> beam.Flatten()
+            gathered = (selves, copies) | f"GatherHop{hop}" >> beam.Flatten()
             hop_out = form.resolve(gathered, hop, self.horizon_us + self.lateness_us, hop == RESOLVE_HOPS)
             resolved.append(hop_out.resolved)
             copies = hop_out[FORWARD]

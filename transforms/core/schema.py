@@ -61,9 +61,14 @@ ARTICLE_SCHEMA = pa.schema(
 )
 
 # Later copies of a story: the article columns, plus the copy they were
-# matched against and how similar they are (1.0 for the same normalized text).
-DUPLICATE_SCHEMA = ARTICLE_SCHEMA.append(pa.field("duplicate_of", pa.string(), nullable=False)).append(
-    pa.field("similarity", pa.float64(), nullable=False)
+# matched against, how similar they are (1.0 for the same normalized text)
+# and what kind of copy they are: ``same_url`` (a rerun or revision of an
+# earlier record of the same URL), ``exact`` (the same normalized text
+# under another URL) or ``near`` (the same story by MinHash similarity).
+DUPLICATE_SCHEMA = (
+    ARTICLE_SCHEMA.append(pa.field("duplicate_of", pa.string(), nullable=False))
+    .append(pa.field("similarity", pa.float64(), nullable=False))
+    .append(pa.field("duplicate_kind", pa.string(), nullable=False))
 )
 
 REJECT_SCHEMA = pa.schema(
