@@ -41,7 +41,15 @@ from transforms.extract import ExtractArticles, StreamTiming
 from transforms.feeds import FeedSettings, ReadFeeds
 from transforms.language import DetectLanguage
 from transforms.pubsub import ReadPubSub
-from transforms.read import ReadDocuments, WatchSpec
+from transforms.read import (
+    COMPRESSED_SUFFIXES,
+    HTML_SUFFIXES,
+    JSONL_SUFFIXES,
+    TEXT_SUFFIXES,
+    ReadDocuments,
+    WatchSpec,
+    kind_of,
+)
 from transforms.topics import TagTopics
 from transforms.write import WindowSpec, WriteParquet
 
@@ -64,6 +72,10 @@ TABLE_SPECS = {
 }
 TABLES = tuple(TABLE_SPECS)
 TEMP_FOLDER = ".newsbeam-tmp"
+# A batch run writes its tables into OUTPUT/<STAGING_PREFIX><run id>/ and
+# swaps them in once it succeeded (pipeline.run), so a failed run never
+# leaves OUTPUT half-replaced.
+STAGING_PREFIX = ".newsbeam-staging-"
 _GLOB_CHARS = "*?["
 
 
@@ -129,10 +141,36 @@ def plan_input(spec: str, watch: bool = False, offline: bool = False) -> InputPl
         if is_file or (not _is_remote(root) and not os.path.isdir(root)):
             raise ValueError(f"--input {spec!r} is not a folder (or a glob in one) to watch: create it first")
         return InputPlan(pattern, root, 0)
-    matched = len(FileSystems.match([pattern])[0].metadata_list)
-    if matched == 0:
+    found = FileSystems.match([pattern])[0].metadata_list
+    if not found:
         raise ValueError(f"--input {spec!r} matches no files")
-    return InputPlan(pattern, root, matched)
+    if not any(kind_of(m.path) for m in found):
+        raise ValueError(f"--input {spec!r} has no documents to read: {_skipped(m.path for m in found)}; {READABLE}")
+    return InputPlan(pattern, root, len(found))
+
+
+READABLE = (
+    "newsbeam reads " + ", ".join("/".join(group) for group in (HTML_SUFFIXES, TEXT_SUFFIXES, JSONL_SUFFIXES))
+    + f", optionally compressed ({', '.join(COMPRESSED_SUFFIXES)})"
+)
+
+
+def _extension(path: str) -> str:
+    """'.warc.gz' for a compressed file, '.pdf', or '(none)'."""
+    parts = posixpath.basename(path).lower().split(".")[1:]
+    if len(parts) >= 2 and f".{parts[-1]}" in COMPRESSED_SUFFIXES:
+        return f".{parts[-2]}.{parts[-1]}"
+    return f".{parts[-1]}" if parts else "(none)"
+
+
+def _skipped(paths) -> str:
+    """'3 files skipped (.warc.gz 2, .pdf 1)': what a folder holds instead of documents."""
+    counts: dict[str, int] = {}
+    for path in paths:
+        counts[_extension(path)] = counts.get(_extension(path), 0) + 1
+    total = sum(counts.values())
+    listed = ", ".join(f"{ext} {n}" for ext, n in sorted(counts.items(), key=lambda kv: (-kv[1], kv[0])))
+    return f"{total} file{'s' if total != 1 else ''} skipped ({listed})"
 
 
 def resolve_manifest(opts: NewsbeamOptions, plan: InputPlan, offline: bool = False) -> tuple[str, str, str] | None:
@@ -159,7 +197,18 @@ def resolve_manifest(opts: NewsbeamOptions, plan: InputPlan, offline: bool = Fal
 
 
 def output_is_empty(output: str) -> bool:
-    return not FileSystems.match([FileSystems.join(_absolute(output), "**")])[0].metadata_list
+    """Whether ``output`` holds no file (a killed run's staging folder aside:
+    it is newsbeam's own, and no table of the output)."""
+    root = _absolute(output).rstrip("/") + "/"
+    found = FileSystems.match([FileSystems.join(_absolute(output), "**")])[0].metadata_list
+    return all(m.path.startswith(root + STAGING_PREFIX) for m in found)
+
+
+def check_output(output: str) -> None:
+    """An --output that names a file cannot become a folder of tables."""
+    path = _absolute(output)
+    if not _is_remote(path) and os.path.exists(path) and not os.path.isdir(path):
+        raise ValueError(f"--output {output!r} is a file, not a folder")
 
 
 def resolve_taxonomy(opts: NewsbeamOptions, offline: bool = False) -> str:
@@ -172,6 +221,12 @@ def resolve_taxonomy(opts: NewsbeamOptions, offline: bool = False) -> str:
     try:
         parse_taxonomy(text)
     except TaxonomyError as exc:
+        mark, problem = getattr(exc.__cause__, "problem_mark", None), getattr(exc.__cause__, "problem", None)
+        if mark is not None and problem:  # YAML's own message spans lines, with a drawing of the spot
+            raise ValueError(
+                f"--taxonomy {opts.taxonomy!r}: not valid YAML at line {mark.line + 1}, column {mark.column + 1}: "
+                f"{problem}"
+            ) from exc
         raise ValueError(f"--taxonomy {opts.taxonomy!r}: {exc}") from exc
     return text
 
@@ -304,13 +359,14 @@ def read_source(
 
 
 def build_pipeline(
-    p: beam.Pipeline, options: PipelineOptions, source: beam.PTransform | None = None
+    p: beam.Pipeline, options: PipelineOptions, source: beam.PTransform | None = None, tables_at: str | None = None
 ) -> dict[str, beam.PCollection]:
     """Add newsbeam's stages to ``p``; returns the main PCollections by name.
 
     ``source`` replaces the Read step the flags describe (``newsbeam
     replay`` passes its test stream); it must give ``{'documents':
-    DecodedDocument, 'rejects': Reject}``.
+    DecodedDocument, 'rejects': Reject}``.  ``tables_at`` is where the
+    tables are written, when not straight into --output (a staging folder).
     """
     opts = options.view_as(NewsbeamOptions)
     validate(opts, needs_input=source is None)
@@ -318,13 +374,14 @@ def build_pipeline(
     streaming = options.view_as(StandardOptions).streaming
     # A dry run (newsbeam plan) reads nothing from Cloud Storage: it may have no credentials.
     offline = bool(options.view_as(TestOptions).dry_run)
+    check_output(opts.output)
     if not (opts.overwrite or updating(options) or (offline and _is_remote(opts.output))):
         if not output_is_empty(opts.output):
             raise ValueError(f"--output {opts.output!r} is not empty; choose another folder or pass --overwrite")
     source = source or read_source(opts, streaming, options.view_as(StandardOptions).runner, offline)
     taxonomy = resolve_taxonomy(opts, offline)
     ingested_at = run_ingested_at(opts)
-    output = _absolute(opts.output)
+    output = _absolute(tables_at or opts.output)
     temp = temp_root(options, output)
     timing, window = stream_timing(opts) if streaming else (None, None)
 
