@@ -7,6 +7,7 @@ built and raises ``ValueError`` naming the flag at fault.
 from __future__ import annotations
 
 import argparse
+import difflib
 import re
 
 from apache_beam.options.pipeline_options import (
@@ -15,6 +16,7 @@ from apache_beam.options.pipeline_options import (
     SetupOptions,
     StandardOptions,
     WorkerOptions,
+    _BeamArgumentParser,
 )
 
 from transforms.core.fetch import parse_networks
@@ -184,7 +186,10 @@ class NewsbeamOptions(PipelineOptions):
             "--overwrite",
             action="store_true",
             default=False,
-            help="Replace newsbeam's tables in a non-empty --output instead of refusing to run.",
+            help="Replace newsbeam's tables (and _summary.json) in a non-empty --output instead of refusing "
+            "to run. The new tables are written beside the old ones and swapped in once the run succeeded, so a "
+            "refused or failed run leaves the previous output as it was. Not for a job newsbeam does not wait "
+            "for (an endless streaming job, --no_wait_until_finish): there is no end to swap at.",
         )
         parser.add_argument(
             "--min_chars",
@@ -277,6 +282,95 @@ def flag_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(add_help=False)
     NewsbeamOptions._add_argparse_args(parser)
     return parser
+
+
+# The sections of `newsbeam run --help`, in order; every flag is in exactly
+# one (a test checks), so a new flag cannot go missing from the help.
+FLAG_GROUPS: dict[str, tuple[str, ...]] = {
+    "input": ("input", "feeds", "input_subscription", "input_topic", "manifest", "max_bytes"),
+    "extraction": ("min_chars", "favor_precision"),
+    "language": ("lang_prefix_chars", "lang_min_prob", "lang_seed"),
+    "dedup": ("no_dedup", *(f"{p}_{n}" for p, _, n, _, _ in TUNING_FLAGS if p == "dedup")),
+    "topics": ("taxonomy", *(f"{p}_{n}" for p, _, n, _, _ in TUNING_FLAGS if p == "topic")),
+    "streaming": ("once", "polls", "poll_seconds", "allowed_lateness_hours", "window_minutes"),
+    "fetching": ("feed_seen_days", "requests_per_host", "fetch_timeout", "fetch_retries",
+                 "fetch_backoff_seconds", "fetch_max_redirects", "allow_networks"),
+    "output": ("output", "overwrite", "row_group_size", "ingested_at"),
+}  # fmt: skip
+
+RUN_USAGE = "newsbeam run --input PATH_OR_GLOB --output DIR [newsbeam flags] [Beam flags]"
+BEAM_HELP_POINTER = """\
+Beam's own options (--runner, --direct_num_workers, --temp_location, Dataflow's
+...) are accepted too: `newsbeam run --help-beam` lists them, and
+  https://beam.apache.org/releases/pydoc/current/apache_beam.options.pipeline_options.html
+describes them.  Without --runner the job runs locally on Beam's DirectRunner
+with its Prism attempt switched off (it never fetches Beam's Prism runner): a
+batch job runs on the FnApiRunner, in-process or with --direct_num_workers N
+--direct_running_mode multi_processing.  An unknown flag is refused, with the
+closest real one."""
+
+
+def run_help() -> str:
+    """``newsbeam run --help``: newsbeam's flags by section, with their help."""
+    actions = {a.option_strings[0].lstrip("-"): a for a in flag_parser()._actions}
+    # Raw description: the closing text keeps its lines (a URL must not be cut);
+    # the flags' own help is wrapped as usual.
+    formatter = argparse.RawDescriptionHelpFormatter("newsbeam run", max_help_position=30)
+    formatter.add_usage(RUN_USAGE, [], [])
+    formatter.add_text("Extract news articles from saved pages, feeds or Pub/Sub into partitioned Parquet.")
+    for title, names in FLAG_GROUPS.items():
+        formatter.start_section(title)
+        formatter.add_arguments([actions[name] for name in names])
+        formatter.end_section()
+    formatter.add_text(BEAM_HELP_POINTER)
+    return formatter.format_help()
+
+
+def _beam_option_classes(include_newsbeam: bool = True) -> list[type[PipelineOptions]]:
+    # The classes Beam itself parses a command line with (PipelineOptions.get_all_options).
+    classes: dict[str, type[PipelineOptions]] = {}
+    for cls in PipelineOptions.__subclasses__():
+        if include_newsbeam or cls is not NewsbeamOptions:
+            classes.setdefault(str(cls), cls)
+    return list(classes.values())
+
+
+def all_flags_parser(include_newsbeam: bool = True) -> argparse.ArgumentParser:
+    """A parser of every flag a run accepts: newsbeam's and all of Beam's."""
+    parser = _BeamArgumentParser(prog="newsbeam run", add_help=False, allow_abbrev=False)
+    for cls in _beam_option_classes(include_newsbeam):
+        cls._add_argparse_args(parser)
+    return parser
+
+
+def beam_help() -> str:
+    """``newsbeam run --help-beam``: Beam's own options, as Beam describes them."""
+    parser = all_flags_parser(include_newsbeam=False)
+    parser.usage = "newsbeam run [newsbeam flags] [Beam flags]"
+    parser.description = (
+        "Beam's pipeline options, passed through to Beam unchanged (newsbeam run --help lists newsbeam's)."
+    )
+    return parser.format_help()
+
+
+def check_flags(argv: list[str]) -> None:
+    """Raise ValueError for the first argument no option class knows.
+
+    Beam only logs "Discarding unparseable args" and runs on, so a typo
+    such as --min_char would silently run with the default.
+    """
+    parser = all_flags_parser()
+    _, unknown = parser.parse_known_args(argv)
+    if not unknown or unknown[0] == "--":
+        return
+    first = unknown[0]
+    if not first.startswith("-"):
+        raise ValueError(f"unexpected argument {first!r}: flags take the form --name value (newsbeam run --help)")
+    name = first.partition("=")[0]
+    known = [o for action in parser._actions for o in action.option_strings if o.startswith("--")]
+    close = difflib.get_close_matches(name, known, n=1, cutoff=0.75)
+    hint = f"did you mean {close[0]}?" if close else "newsbeam run --help lists the flags"
+    raise ValueError(f"unknown flag {name} ({hint})")
 
 
 def validate(opts: NewsbeamOptions, needs_input: bool = True) -> None:
