@@ -8,7 +8,11 @@ tag`` are described in their modules.
 
 from __future__ import annotations
 
+import importlib.metadata
+import os
+import re
 import sys
+from pathlib import Path
 
 from pipeline import plan as plan_module
 from pipeline import publish as publish_module
@@ -16,11 +20,11 @@ from pipeline import replay as replay_module
 from pipeline import run as run_module
 from pipeline import tag as tag_module
 
-USAGE = """usage: newsbeam COMMAND [flags]
+USAGE = """usage: newsbeam COMMAND [flags]   (newsbeam --version prints the version)
 
 commands:
   run     --input PATH_OR_GLOB --output DIR [options]   extract articles to Parquet
-          (newsbeam run --help lists every option, Beam's included)
+          (newsbeam run --help lists newsbeam's flags, --help-beam Beam's)
   plan    --runner DataflowRunner [the flags of a real launch] [--plan_dir DIR]
           translate the job for Dataflow offline (no credentials, no network):
           writes job.json, pipeline.json and steps.txt, prints the step count
@@ -35,10 +39,43 @@ commands:
 """
 
 
+# The shell's exit status for a process killed by SIGPIPE (128 + 13), which is
+# what `newsbeam ... | head` would give if Python did not turn SIGPIPE into
+# BrokenPipeError.
+BROKEN_PIPE_STATUS = 141
+
+
+def version() -> str:
+    """The installed package's version, else setup.py's (a source tree that
+    was never installed)."""
+    try:
+        return importlib.metadata.version("newsbeam")
+    except importlib.metadata.PackageNotFoundError:
+        setup = (Path(__file__).resolve().parents[1] / "setup.py").read_text(encoding="utf-8")
+        found = re.search(r"version=\"([^\"]+)\"", setup)
+        return found.group(1) if found else "unknown"
+
+
 def main(argv: list[str] | None = None) -> int:
-    args = list(sys.argv[1:] if argv is None else argv)
+    """The console script: run a command; exit quietly if stdout is closed
+    early (``newsbeam run --help | head``)."""
+    try:
+        code = _dispatch(list(sys.argv[1:] if argv is None else argv))
+        sys.stdout.flush()  # a closed pipe shows here, not at exit where it cannot be caught
+        return code
+    except BrokenPipeError:
+        # Python would complain again when it flushes stdout at exit.
+        devnull = os.open(os.devnull, os.O_WRONLY)
+        os.dup2(devnull, sys.stdout.fileno())
+        return BROKEN_PIPE_STATUS
+
+
+def _dispatch(args: list[str]) -> int:
     if not args or args[0] in ("-h", "--help", "help"):
         print(USAGE)
+        return 0
+    if args[0] in ("-V", "--version", "version"):
+        print(f"newsbeam {version()}")
         return 0
     command, rest = args[0], args[1:]
     if command == "run":
