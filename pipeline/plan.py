@@ -35,7 +35,7 @@ from google.protobuf import json_format
 
 from pipeline.graph import build_pipeline
 from pipeline.options import is_dataflow
-from pipeline.run import prepare_options
+from pipeline.run import error_line, prepare_options
 
 USAGE = "newsbeam plan [--plan_dir DIR] --runner DataflowRunner [the flags of a real launch]"
 
@@ -137,7 +137,7 @@ def main(argv: list[str] | None = None) -> int:
     try:
         plan = translate(rest)
     except ValueError as exc:
-        print(f"newsbeam plan: error: {exc}", file=sys.stderr)
+        print(f"newsbeam plan: error: {error_line(exc)}", file=sys.stderr)
         return 2
     written = write(plan, Path(args.plan_dir))
     print(f"newsbeam plan: {plan.job.get('name')} is a {'streaming' if plan.streaming else 'batch'} job")

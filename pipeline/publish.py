@@ -23,6 +23,7 @@ from apache_beam.options.pipeline_options import PipelineOptions
 
 from pipeline.graph import plan_input, resolve_manifest
 from pipeline.options import PUBSUB_TOPIC, NewsbeamOptions
+from pipeline.run import error_line
 from transforms.core.manifest import parse_manifest
 from transforms.core.records import DocMeta
 from transforms.read import kind_of, relative_to
@@ -80,10 +81,24 @@ def main(argv: list[str]) -> int:
     if too_big:
         print(f"newsbeam publish: error: over Pub/Sub's 10 MB message limit: {too_big}", file=sys.stderr)
         return 2
-    from google.cloud import pubsub_v1  # only this command needs the client
+    # Only this command needs the client.
+    from google.api_core.exceptions import GoogleAPIError
+    from google.auth.exceptions import DefaultCredentialsError, GoogleAuthError
+    from google.cloud import pubsub_v1
 
-    publisher = pubsub_v1.PublisherClient()
-    futures = [publisher.publish(args.topic, data, **attrs) for data, attrs in batch]
-    ids = [f.result(timeout=60) for f in futures]
+    try:
+        publisher = pubsub_v1.PublisherClient()
+        futures = [publisher.publish(args.topic, data, **attrs) for data, attrs in batch]
+        ids = [f.result(timeout=60) for f in futures]
+    except DefaultCredentialsError as exc:
+        print(
+            f"newsbeam publish: error: no Google Cloud credentials: {error_line(exc)} (run gcloud auth "
+            "application-default login, set GOOGLE_APPLICATION_CREDENTIALS, or PUBSUB_EMULATOR_HOST for the emulator)",
+            file=sys.stderr,
+        )
+        return 1
+    except (GoogleAuthError, GoogleAPIError, TimeoutError) as exc:
+        print(f"newsbeam publish: error: publishing to {args.topic} failed: {error_line(exc)}", file=sys.stderr)
+        return 1
     print(f"published {len(ids)} documents to {args.topic}")
     return 0

@@ -8,8 +8,10 @@ from __future__ import annotations
 
 import json
 import logging
+import os
 import sys
 import time
+import uuid
 from collections.abc import Callable
 from dataclasses import asdict, dataclass, field
 
@@ -17,11 +19,20 @@ import apache_beam as beam
 import pyarrow.parquet as pq
 from apache_beam.io.filesystems import FileSystems
 from apache_beam.metrics.metric import MetricsFilter
-from apache_beam.options.pipeline_options import GoogleCloudOptions, PipelineOptions, StandardOptions
-from apache_beam.runners.runner import PipelineState
+from apache_beam.options.pipeline_options import GoogleCloudOptions, PipelineOptions, StandardOptions, TestOptions
+from apache_beam.runners.direct.direct_runner import SwitchingDirectRunner
+from apache_beam.runners.runner import PipelineRunner, PipelineState
 
-from pipeline.graph import TABLE_SPECS, TABLES, TEMP_FOLDER, build_pipeline, temp_root
-from pipeline.options import NewsbeamOptions, endless, is_dataflow, validate_dataflow
+from pipeline.graph import STAGING_PREFIX, TABLE_SPECS, TABLES, TEMP_FOLDER, build_pipeline, temp_root
+from pipeline.options import (
+    NewsbeamOptions,
+    beam_help,
+    check_flags,
+    endless,
+    is_dataflow,
+    run_help,
+    validate_dataflow,
+)
 from transforms.common import (
     ARTICLE_FILES,
     ARTICLE_ROWS,
@@ -36,6 +47,12 @@ from transforms.common import (
 from transforms.write import BATCH_FILE
 
 _LOG = logging.getLogger(__name__)
+
+SUMMARY_FILE = "_summary.json"
+# What a run replaces in --output (other files the user keeps there stay).
+OWN_NAMES = (*TABLES, SUMMARY_FILE, TEMP_FOLDER)
+# --runner values that mean Beam's DirectRunner, which local_runner pins.
+DIRECT_RUNNERS = (None, "DirectRunner", "SwitchingDirectRunner")
 
 
 @dataclass
@@ -59,6 +76,9 @@ class Summary:
     # translated (--dry_run=True); job_id is None for the latter.
     detached: bool = False
     job_id: str | None = None
+    # A batch run of a fixed --input that found no document in it: it fails,
+    # and nothing is swapped into --output (not part of _summary.json).
+    read_nothing: bool = False
 
     @property
     def balanced(self) -> bool:
@@ -185,13 +205,73 @@ def summarize_tables(output: str, documents_in: int, state: str, elapsed: float)
     )
 
 
-def clear_output(output: str) -> None:
-    """Remove newsbeam's own tables from ``output`` (for --overwrite); other
-    files the user keeps there are left alone."""
-    targets = [FileSystems.join(output, t) for t in (*TABLES, TEMP_FOLDER, "_summary.json")]
-    existing = [t for t in targets if FileSystems.exists(t)]
-    if existing:
-        FileSystems.delete(existing)
+def _absolute(path: str) -> str:
+    return path if "://" in path else os.path.abspath(path)
+
+
+def _present(path: str) -> bool:
+    """Whether a file or folder is there (Cloud Storage has no folders, only
+    objects under a prefix)."""
+    if "://" not in path:
+        return os.path.lexists(path)
+    return FileSystems.exists(path) or bool(FileSystems.match([FileSystems.join(path, "**")])[0].metadata_list)
+
+
+def _files_under(path: str) -> list[str]:
+    found = [m.path for m in FileSystems.match([FileSystems.join(path, "**")])[0].metadata_list]
+    return found + ([path] if FileSystems.exists(path) else [])
+
+
+def _move(src: str, dst: str) -> None:
+    """Move a file or folder: one rename on a local disk; object by object
+    in Cloud Storage."""
+    if "://" not in src:
+        os.makedirs(os.path.dirname(dst), exist_ok=True)
+        os.replace(src, dst)
+        return
+    sources = _files_under(src)
+    FileSystems.rename(sources, [dst + s[len(src) :] for s in sources])
+
+
+def _remove(path: str) -> None:
+    if "://" not in path:
+        if os.path.lexists(path):
+            FileSystems.delete([path])
+        return
+    found = _files_under(path)
+    if found:
+        FileSystems.delete(found)
+
+
+def staging_folder(output: str) -> str:
+    """Where a run writes its tables before they replace --output's: inside
+    --output (same disk or bucket, so the swap is renames), one per run."""
+    return FileSystems.join(_absolute(output), STAGING_PREFIX + uuid.uuid4().hex[:12])
+
+
+def swap_in(staging: str, output: str) -> None:
+    """Put the staged tables (and _summary.json) in ``output``'s place.
+
+    Name by name, the previous one is moved aside (into the staging
+    folder) and the new one takes its place; they are deleted only with the
+    staging folder, once every new one is in place.  If a move fails, the
+    moves done are undone so the previous output stays whole.
+    """
+    aside = FileSystems.join(staging, ".previous")
+    moves: list[tuple[str, str]] = []
+    try:
+        for name in OWN_NAMES:
+            target, new = FileSystems.join(output, name), FileSystems.join(staging, name)
+            if _present(target):
+                _move(target, FileSystems.join(aside, name))
+                moves.append((target, FileSystems.join(aside, name)))
+            if _present(new):
+                _move(new, target)
+                moves.append((new, target))
+    except Exception:
+        for src, dst in reversed(moves):
+            _move(dst, src)
+        raise
 
 
 def ensure_table(output: str, name: str) -> None:
@@ -211,14 +291,41 @@ SourceFactory = Callable[[NewsbeamOptions], beam.PTransform]
 
 
 def prepare_options(argv: list[str] | None) -> PipelineOptions:
-    """The run's options: streaming switched on for an endless source, and
-    the Dataflow checks done before Beam's own (which would otherwise go
-    looking for a default bucket over the network)."""
+    """The run's options: every flag known (Beam would only log the others
+    and run on), streaming switched on for an endless source, the Dataflow
+    checks done before Beam's own (which would otherwise go looking for a
+    default bucket over the network), and --overwrite only where the new
+    tables can be swapped in at the end."""
+    check_flags(list(sys.argv[1:] if argv is None else argv))
     options = PipelineOptions(argv)
-    if endless(options.view_as(NewsbeamOptions)):
+    opts = options.view_as(NewsbeamOptions)
+    if endless(opts):
         options.view_as(StandardOptions).streaming = True
     validate_dataflow(options)
+    if opts.overwrite and not stages(options):
+        raise ValueError(
+            "--overwrite only applies to a job newsbeam waits for to its end, when the new tables replace the old: "
+            "this one streams without end or is not waited for; empty --output yourself or choose another folder"
+        )
     return options
+
+
+def local_runner(options: PipelineOptions) -> PipelineRunner | None:
+    """The runner of a run that names no other (or the DirectRunner): Beam's
+    DirectRunner with its Prism attempt switched off; None for any other.
+
+    Since Beam 2.68 the DirectRunner first tries the Prism runner, which
+    downloads its binary on first use: offline that costs a DNS lookup and a
+    fallback, online it silently changes runners.  Without Prism it chooses
+    as it falls back today: the FnApiRunner (in-process, or
+    --direct_num_workers with --direct_running_mode) unless the graph needs
+    the BundleBasedDirectRunner (a TestStream, as in replay, or Pub/Sub).
+    """
+    if options.view_as(StandardOptions).runner not in DIRECT_RUNNERS:
+        return None
+    runner = SwitchingDirectRunner()
+    runner.is_interactive()  # the switch by which Beam's InteractiveRunner skips Prism; it changes nothing else
+    return runner
 
 
 def waits(options: PipelineOptions) -> bool:
@@ -228,6 +335,21 @@ def waits(options: PipelineOptions) -> bool:
     submitted)."""
     standard = options.view_as(StandardOptions)
     return not is_dataflow(options) or not (standard.streaming or standard.no_wait_until_finish)
+
+
+def stages(options: PipelineOptions) -> bool:
+    """Whether the run writes into a staging folder and swaps it in at its
+    end: every run newsbeam waits for and that ends.  An endless job, or one
+    handed to Dataflow and not waited for, has no end to swap at: it writes
+    into --output as it goes."""
+    return waits(options) and not endless(options.view_as(NewsbeamOptions))
+
+
+def reads_fixed_input(options: PipelineOptions, replay: bool) -> bool:
+    """A batch run of --input, which must find documents (a watched folder
+    may stay empty, a feed may have nothing new)."""
+    opts = options.view_as(NewsbeamOptions)
+    return bool(opts.input) and not replay and opts.polls is None and not options.view_as(StandardOptions).streaming
 
 
 def submitted_message(job_id: str, options: PipelineOptions) -> str:
@@ -248,12 +370,27 @@ def run(argv: list[str] | None = None, source_factory: SourceFactory | None = No
     (``newsbeam replay``)."""
     options = prepare_options(argv)
     opts = options.view_as(NewsbeamOptions)
-    if opts.overwrite and opts.output:
-        clear_output(opts.output)
-    started = time.monotonic()
-    p = beam.Pipeline(options=options)
+    p = beam.Pipeline(runner=local_runner(options), options=options)
     source = source_factory(opts) if source_factory else None
-    build_pipeline(p, options, source=source)
+    # Nothing is written before the graph is built: a refused run touches nothing.
+    # A dry run only translates the job: nothing to stage, and no bucket to look at.
+    dry_run = bool(options.view_as(TestOptions).dry_run)
+    staging = staging_folder(opts.output) if opts.output and stages(options) and not dry_run else None
+    output_existed = staging is not None and _present(_absolute(opts.output))
+    build_pipeline(p, options, source=source, tables_at=staging)
+    try:
+        return _run_built(p, options, source, staging)
+    finally:
+        if staging:
+            _remove(staging)  # after a swap it holds the previous tables; after a failure, the new ones
+            output = _absolute(opts.output)
+            if not output_existed and "://" not in output and os.path.isdir(output) and not os.listdir(output):
+                os.rmdir(output)  # a failed first run leaves no empty folder behind
+
+
+def _run_built(p: beam.Pipeline, options: PipelineOptions, source, staging: str | None) -> Summary:
+    opts = options.view_as(NewsbeamOptions)
+    started = time.monotonic()
     result = p.run()
     if not waits(options):
         job_id = result.job_id() if callable(getattr(result, "job_id", None)) else None
@@ -269,19 +406,36 @@ def run(argv: list[str] | None = None, source_factory: SourceFactory | None = No
         print("newsbeam: stopping the job", file=sys.stderr)
         result.cancel()
     summary = summarize(result, time.monotonic() - started)
+    tables = staging or _absolute(opts.output)
     if result.state == PipelineState.DONE:
-        temp = temp_root(options, opts.output)
+        temp = temp_root(options, tables)
         if FileSystems.exists(temp):
             FileSystems.delete([temp])
+        summary.read_nothing = summary.documents_in == 0 and reads_fixed_input(options, source is not None)
+    if result.state == PipelineState.DONE and not summary.read_nothing:
         for name in TABLES:
-            ensure_table(opts.output, name)
+            ensure_table(tables, name)
         planned = getattr(source, "documents_planned", None)
         if options.view_as(StandardOptions).streaming and planned is not None:
-            summary = summarize_tables(opts.output, planned, summary.state, summary.elapsed_seconds)
-        with FileSystems.create(FileSystems.join(opts.output, "_summary.json")) as fh:
-            fh.write(json.dumps(asdict(summary), indent=2, sort_keys=True).encode("utf-8"))
+            summary = summarize_tables(tables, planned, summary.state, summary.elapsed_seconds)
+        saved = asdict(summary)
+        del saved["read_nothing"]
+        with FileSystems.create(FileSystems.join(tables, SUMMARY_FILE)) as fh:
+            fh.write(json.dumps(saved, indent=2, sort_keys=True).encode("utf-8"))
+        if staging:
+            swap_in(staging, _absolute(opts.output))
     print(summary.render(opts.output))
+    if summary.read_nothing:
+        skipped = f" ({summary.files_skipped} other files skipped)" if summary.files_skipped else ""
+        print(f"newsbeam: error: no document was read from --input {opts.input!r}{skipped}: "
+              "nothing was written to --output", file=sys.stderr)  # fmt: skip
     return summary
+
+
+def error_line(exc: Exception) -> str:
+    """An error's message on one line (some libraries' messages span several)."""
+    text = str(exc)
+    return " ".join(text.split()) if "\n" in text else text
 
 
 def main(argv: list[str] | None = None, source_factory: SourceFactory | None = None) -> int:
@@ -290,13 +444,22 @@ def main(argv: list[str] | None = None, source_factory: SourceFactory | None = N
         logging.getLogger(name).setLevel(logging.INFO)
     # The multi-process DirectRunner relays each worker's start-up chatter as warnings.
     logging.getLogger("apache_beam.runners.portability.local_job_service").setLevel(logging.ERROR)
+    argv = list(argv if argv is not None else sys.argv[1:])
+    if "--help-beam" in argv:
+        print(beam_help())
+        return 0
+    if "-h" in argv or "--help" in argv:
+        print(run_help())
+        return 0
     try:
-        summary = run(argv if argv is not None else sys.argv[1:], source_factory)
+        summary = run(argv, source_factory)
     except ValueError as exc:
-        print(f"newsbeam: error: {exc}", file=sys.stderr)
+        print(f"newsbeam: error: {error_line(exc)}", file=sys.stderr)
         return 2
     if summary.detached:
         return 0  # submitted; the job's own state is Dataflow's to report
+    if summary.read_nothing:
+        return 1
     return 0 if summary.balanced and summary.state == PipelineState.DONE else 1
 
 
