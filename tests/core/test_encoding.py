@@ -126,3 +126,20 @@ def test_charset_param_of_a_content_type():
     assert charset_param("application/rss+xml;charset=windows-1256") == "cp1256"
     assert charset_param("text/html") is None and charset_param(None) is None
     assert charset_param("text/html; charset=no-such-thing") is None
+
+
+def test_unlabelled_latin_text_is_read_as_windows_1252():
+    """Among Latin charsets that all read cleanly, windows-1252 wins the tie
+    (charset-normalizer alone picked Baltic windows-1257 for a Portuguese feed)."""
+    portuguese = (
+        "Eleições: candidatos às prefeituras apresentam propostas sobre educação e saúde; votação é em outubro."
+    )
+    decoded = decode_bytes(("<p>" + portuguese + "</p>").encode("cp1252") * 5, is_html=True)
+    assert decoded.encoding == "cp1252" and portuguese in decoded.text
+    assert decode_bytes(LATIN, is_html=False).text == LATIN.decode("cp1252")
+
+
+@pytest.mark.parametrize("codec", ["utf-32-be", "utf-32-le", "utf-16-be", "utf-16-le"])
+def test_xml_without_a_bom_is_recognised_by_its_first_character(codec):
+    feed = '<?xml version="1.0"?><rss><channel><title>أخبار</title></channel></rss>'
+    assert decode_bytes(feed.encode(codec), is_html=False, is_xml=True).text == feed

@@ -28,6 +28,13 @@ _BOMS: tuple[tuple[bytes, str], ...] = (
     (codecs.BOM_UTF16_BE, "utf-16-be"),
 )
 
+_XML_STARTS: tuple[tuple[bytes, str], ...] = (
+    (b"\x00\x00\x00<", "utf-32-be"),
+    (b"<\x00\x00\x00", "utf-32-le"),
+    (b"\x00<\x00?", "utf-16-be"),
+    (b"<\x00?\x00", "utf-16-le"),
+)
+
 _META_CHARSET = re.compile(rb"""<meta[^>]{0,200}?charset\s*=\s*["']?\s*([A-Za-z0-9_.:-]{2,40})""", re.IGNORECASE)
 _XML_ENCODING = re.compile(rb"""^\s*<\?xml[^>]{0,200}?encoding\s*=\s*["']([A-Za-z0-9_.:-]{2,40})""")
 
@@ -65,6 +72,8 @@ _CHECK_BYTES = 256 * 1024
 # How much less chaotic (charset-normalizer's mess ratio, 0 clean to 1 and
 # above garbage) another charset must read to overrule the declaration.
 _CHAOS_MARGIN = 0.1
+# Chaos this close to the best counts as a tie.
+_TIE = 0.01
 # Linear on any input: a tag stops at the next "<" (no backtracking over
 # hostile markup); script and style bodies are cut with find(), below.
 _TAG = re.compile(rb"<[^<>]*>")
@@ -201,6 +210,21 @@ def _strict(data: bytes, codec: str) -> str | None:
         return None
 
 
+def _best_guess(data: bytes):
+    """charset-normalizer's best match, except that windows-1252 wins a tie
+    (it is what browsers assume of an unlabelled page, and feedparser of an
+    unlabelled feed): among Latin charsets that all read cleanly,
+    charset-normalizer's own pick can be Baltic for Portuguese."""
+    matches = charset_normalizer.from_bytes(data)
+    best = matches.best()
+    if best is None:
+        return None
+    for match in matches:
+        if _codec_name(match.encoding) == "cp1252" and match.chaos <= best.chaos + _TIE:
+            return match
+    return best
+
+
 def decode_bytes(data: bytes, *, is_html: bool, is_xml: bool = False, declared: str | None = None) -> Decoded:
     """Decode document bytes, or raise :class:`DecodeError`.
 
@@ -219,6 +243,14 @@ def decode_bytes(data: bytes, *, is_html: bool, is_xml: bool = False, declared: 
             if text is None:
                 raise DecodeError("undecodable", f"byte order mark says {codec} but the bytes are not")
             return Decoded(text, codec, "bom")
+
+    if is_xml:
+        # XML 1.0 Appendix F: without a BOM, the document's first "<" tells.
+        for start, codec in _XML_STARTS:
+            if data.startswith(start):
+                text = _strict(data, codec)
+                if text is not None:
+                    return Decoded(text, codec, "sniffed")
 
     head = data[:_SNIFF_BYTES]
     utf16 = _sniff_utf16(head)
@@ -247,7 +279,7 @@ def decode_bytes(data: bytes, *, is_html: bool, is_xml: bool = False, declared: 
     if text is not None:
         return Decoded(text, "utf-8", "utf-8")
 
-    best = charset_normalizer.from_bytes(data).best()
+    best = _best_guess(data)
     if best is None or best.encoding is None:
         raise DecodeError("undecodable", "no character encoding fits the bytes")
     codec = _codec_name(best.encoding) or best.encoding
