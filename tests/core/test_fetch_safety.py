@@ -115,6 +115,21 @@ def test_a_prefix_is_returned_instead_of_a_refusal(server):
         assert err.value.reason == "too_large"
 
 
+def test_a_compressed_body_cut_short_is_refused(server):
+    """Half a gzip stream decodes to half a page, which would pass for a page."""
+    page = ("صفحة " * 2000).encode()
+    packed = gzip.compress(page)
+    server.expect_request("/cut").respond_with_response(
+        Response(packed[: len(packed) // 2], headers={"Content-Encoding": "gzip"})
+    )
+    server.expect_request("/whole").respond_with_response(Response(packed, headers={"Content-Encoding": "gzip"}))
+    fetcher = Fetcher(FetchPolicy(allow_networks=LOCAL))
+    assert fetcher.get(server.url_for("/whole")).body == page
+    with pytest.raises(FetchError) as err:
+        fetcher.get(server.url_for("/cut"))
+    assert err.value.reason == "bad_encoding"
+
+
 # --- servers that drip: a byte every DRIP seconds, each read well inside the
 # read timeout, for far longer than the deadline.
 DRIP = 0.2

@@ -209,6 +209,11 @@ class _Decoder:
         else:
             raise ValueError(encoding)
 
+    @property
+    def truncated(self) -> bool:
+        """Whether a compressed body stopped before its end (a stream cut short)."""
+        return self._z is not None and not self._z.eof
+
     def feed(self, chunk: bytes) -> bytes:
         """The decoded bytes of ``chunk``, cut at the cap."""
         if self._z is None:
@@ -425,12 +430,15 @@ class Fetcher:
                 body += decoder.feed(chunk)
                 if decoder.over or raw > cap:
                     if prefix is not None:
-                        break  # the prefix is all that was asked for
+                        return Response(url, status, headers, bytes(body))  # the prefix is all that was asked for
                     raise OverflowError
         except OverflowError as exc:
             raise FetchError("too_large", f"body over the {cap}-byte cap (after decompression)", url, status) from exc
         except zlib.error as exc:
             raise FetchError("bad_encoding", f"corrupt compressed body: {exc}", url, status) from exc
+        if raw and decoder.truncated:
+            # Half a page would pass for a whole one downstream.
+            raise FetchError("bad_encoding", "compressed body ends before its compressed stream does", url, status)
         return Response(url, status, headers, bytes(body))
 
 
