@@ -80,6 +80,10 @@ def _serve_everything(site: Site) -> tuple[Path, dict[str, str]]:
         ("lan", "http://10.20.30.40/story.html", "شبكة داخلية", None),
         ("slow", f"{base}/slow.html", "بطيء", None),
         ("bomb", f"{base}/bomb.html", "قنبلة", None),
+        ("script", "javascript:alert(document.cookie)", "نص برمجي", None),  # links nothing can fetch
+        ("mail", "mailto:desk@news.example", "بريد", None),
+        ("ftp", "ftp://news.example/story.txt", "ملف", None),
+        items[0],  # listed twice: counted as repeated, not a second document
     ]
     site.route("/news.xml", lambda r: Response(rss(items), content_type="application/rss+xml"))
     feeds = [f"{base}/news.xml", f"{base}/notfeed.xml", f"{base}/bomb.xml", f"{base}/gone.xml"]
@@ -151,6 +155,9 @@ def test_every_bad_feed_and_page_is_a_reject_with_its_reason(once, site):
         ("fetch", "forbidden_address", "/sneaky.html"),
         ("fetch", "timeout", "/slow.html"),
         ("fetch", "too_large", "/bomb.html"),
+        ("fetch", "unsupported_scheme", "javascript:alert(document.cookie)"),
+        ("fetch", "unsupported_scheme", "mailto:desk@news.example"),
+        ("fetch", "unsupported_scheme", "ftp://news.example/story.txt"),
     }
     assert summary.rejects == len(rejects)
     assert "/private/secret.html" not in site.paths()

@@ -29,6 +29,7 @@ REJECT_ROWS = "rejects_rows_written"
 REJECT_FILES = "rejects_files_written"
 TOPICS_PREFIX = "topics."
 STAGE_TIME_PREFIX = "stage_us."
+FEED_REPEATED_ENTRIES = "feed.repeated_entries"  # feed entries skipped as already listed
 
 # Input hint of every keyed stateful step: string keys get a deterministic coder.
 KEYED = tuple[str, Any]

@@ -18,8 +18,14 @@ are paced by separate steps; a host that serves both a feed and its pages
 gets the page rate plus one request per feed per poll.
 
 Failures become rejects: stage ``feed`` for a feed (``http_error``,
-``timeout``, ``not_a_feed``, ``xml_entities``, ``robots_disallowed``, ...),
-stage ``fetch`` for a page.  One failed feed or page never stops the rest.
+``timeout``, ``not_a_feed``, ``xml_entities``, ``undecodable``,
+``robots_disallowed``, ...), stage ``fetch`` for a page, including an entry
+whose link is not http(s) (``unsupported_scheme``) or missing (``no_link``).
+One failed feed or page never stops the rest.
+
+An entry listed again (twice in one listing, by another feed, or by a later
+poll within ``seen_days``) is the same record: it is not counted as a
+document but as ``feed.repeated_entries``.
 """
 
 from __future__ import annotations
@@ -27,6 +33,7 @@ from __future__ import annotations
 import time
 from collections.abc import Iterator
 from dataclasses import dataclass
+from urllib.parse import urlsplit
 
 import apache_beam as beam
 from apache_beam.coders import PickleCoder
@@ -36,8 +43,17 @@ from apache_beam.transforms.userstate import ReadModifyWriteStateSpec, TimerSpec
 from apache_beam.transforms.window import TimestampedValue
 from apache_beam.utils.timestamp import Timestamp
 
-from transforms.common import DOCUMENTS_IN, KEYED, REJECTS, RejectCounter, counter
-from transforms.core.feeds import FeedEntry, FeedError, RobotsRules, host_of, parse_feed, robots_url
+from transforms.common import DOCUMENTS_IN, FEED_REPEATED_ENTRIES, KEYED, REJECTS, RejectCounter, counter
+from transforms.core.feeds import (
+    FETCHABLE_SCHEMES,
+    ROBOTS_MAX_BYTES,
+    FeedEntry,
+    FeedError,
+    RobotsRules,
+    host_of,
+    parse_feed,
+    robots_url,
+)
 from transforms.core.fetch import Fetcher, FetchError, FetchPolicy, Pacer
 from transforms.core.records import DocMeta, RawDocument, Reject, head_of
 from transforms.read import DecodeFn
@@ -46,6 +62,7 @@ FEED_ACCEPT = "application/rss+xml, application/atom+xml, application/xml;q=0.9,
 PAGE_ACCEPT = "text/html, application/xhtml+xml;q=0.9, */*;q=0.5"
 ROBOTS_TTL_SECONDS = 24 * 3600
 ROBOTS_RETRY_SECONDS = 600
+MAX_LINK_CHARS = 2048
 # Failures of the robots.txt request that are about the host, not the file.
 HOST_UNUSABLE = frozenset({"forbidden_address", "bad_scheme", "bad_url", "dns_error"})
 
@@ -91,12 +108,17 @@ class _Polite:
             if now - fetched < ttl:
                 return RobotsRules(status, body)
         try:
-            response = fetcher.get(robots_url(url), accept="text/plain")
+            # A prefix, not a refusal: rules past it are ignored, not all of them.
+            response = fetcher.get(robots_url(url), accept="text/plain", prefix=ROBOTS_MAX_BYTES)
             status, body = response.status, response.body
         except FetchError as exc:
             if exc.reason in HOST_UNUSABLE:
                 raise  # the page itself cannot be fetched either: say why
-            status, body = exc.status, b""
+            # Only a 4xx answer says there is no robots.txt.  Anything else
+            # (5xx, no answer, a 200 whose body could not be read) leaves
+            # the rules unknown, which disallows (RFC 9309 2.3.1.4).
+            status = exc.status if exc.status is not None and 400 <= exc.status < 500 else None
+            body = b""
         robots_state.write((status, body, now))
         return RobotsRules(status, body)
 
@@ -119,6 +141,7 @@ class FetchFeedsFn(_Polite, beam.DoFn):
         self._setup()
         self._not_modified = counter("feed.not_modified")
         self._entries = counter("feed.entries")
+        self._repeated = counter(FEED_REPEATED_ENTRIES)
 
     def process(
         self,
@@ -157,13 +180,15 @@ class FetchFeedsFn(_Polite, beam.DoFn):
             known[url] = (response.etag, response.last_modified)
             validators.write(known)
         self._entries.inc(len(feed.entries))
+        self._repeated.inc(feed.repeated)
         yield from feed.entries
 
 
 class SkipSeenFn(beam.DoFn):
     """(entry key, FeedEntry) -> the entry, unless seen in the last
-    ``seen_days``.  Each sighting pushes the expiry back, so an entry stays
-    known for as long as its feed keeps listing it, and some days more."""
+    ``seen_days`` (then it is counted as a repeated entry).  Each sighting
+    pushes the expiry back, so an entry stays known for as long as its feed
+    keeps listing it, and some days more."""
 
     SEEN = ReadModifyWriteStateSpec("seen", PickleCoder())
     EXPIRY = TimerSpec("expiry", TimeDomain.WATERMARK)
@@ -173,7 +198,7 @@ class SkipSeenFn(beam.DoFn):
 
     def setup(self) -> None:
         self._new = counter("feed.entries_new")
-        self._seen_before = counter("feed.entries_seen_before")
+        self._seen_before = counter(FEED_REPEATED_ENTRIES)
 
     def process(
         self,
@@ -220,6 +245,17 @@ class FetchPagesFn(_Polite, beam.DoFn):
             slot.write(pacer.slots.get(host, 0.0))
 
     def _fetch(self, fetcher: Fetcher, entry: FeedEntry, robots) -> Iterator:
+        if not entry.link:
+            detail = f"an entry of {entry.feed_url} has no link (title {entry.title!r})"
+            yield self._reject(f"{entry.feed_url}#{entry.key}", "no_link", detail)
+            return
+        scheme = urlsplit(entry.link).scheme.lower()
+        if scheme not in FETCHABLE_SCHEMES:
+            # A data: URL can be the whole page: the row keeps its start.
+            link = entry.link[:MAX_LINK_CHARS]
+            detail = f"the entry's link is {scheme or 'without scheme'}:, only http(s) is fetched ({entry.feed_url})"
+            yield self._reject(link, "unsupported_scheme", detail, url=link)
+            return
         try:
             if not self._robots(fetcher, entry.link, robots).allows(entry.link):
                 yield self._reject(entry.link, "robots_disallowed", "robots.txt disallows this page", url=entry.link)

@@ -198,8 +198,13 @@ def test_entries_are_keyed_by_guid_else_normalized_link():
     )
     feed = parse_feed(rss, "http://n.example/rss")
     # feedparser resolves a permalink guid against the feed's URL; still stable.
-    assert [e.key for e in feed.entries] == ["guid:http://n.example/g-1", "link:https://n.example/b"]
-    assert feed.entries[0].published == datetime(2020, 11, 9, 12, tzinfo=UTC) and feed.skipped == 1
+    # A link that cannot be fetched stays an entry: the fetching step rejects it.
+    assert [e.key for e in feed.entries] == [
+        "guid:http://n.example/g-1",
+        "link:https://n.example/b",
+        "link:mailto:someone@example.org",
+    ]
+    assert feed.entries[0].published == datetime(2020, 11, 9, 12, tzinfo=UTC) and feed.repeated == 0
 
 
 @pytest.fixture(scope="module")
