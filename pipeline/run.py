@@ -38,6 +38,7 @@ from transforms.common import (
     ARTICLE_ROWS,
     DOCUMENTS_IN,
     DUPLICATE_ROWS,
+    FEED_REPEATED_ENTRIES,
     FILES_SKIPPED,
     NAMESPACE,
     REJECT_ROWS,
@@ -61,6 +62,9 @@ class Summary:
     elapsed_seconds: float
     documents_in: int = 0
     files_skipped: int = 0
+    # Feed entries listed again (by the same feed, another feed or a later
+    # poll): the same record, so not a document in, but shown.
+    repeated_entries: int = 0
     articles: int = 0
     duplicates: int = 0
     rejects: int = 0
@@ -88,7 +92,8 @@ class Summary:
         lines = [
             f"newsbeam run {self.state.lower()} in {self.elapsed_seconds:.1f} s",
             f"  documents read    {self.documents_in}"
-            + (f"  ({self.files_skipped} other files skipped)" if self.files_skipped else ""),
+            + (f"  ({self.files_skipped} other files skipped)" if self.files_skipped else "")
+            + (f"  ({self.repeated_entries} repeated feed entries skipped)" if self.repeated_entries else ""),
             f"  articles written  {self.articles}  in {self.article_files} file(s)"
             f" under {FileSystems.join(output, 'articles')}",
             f"  duplicates        {self.duplicates}  under {FileSystems.join(output, 'duplicates')}",
@@ -140,6 +145,7 @@ def summarize(result, elapsed: float) -> Summary:
         elapsed_seconds=round(elapsed, 2),
         documents_in=counters.get(DOCUMENTS_IN, 0),
         files_skipped=counters.get(FILES_SKIPPED, 0),
+        repeated_entries=counters.get(FEED_REPEATED_ENTRIES, 0),
         articles=counters.get(ARTICLE_ROWS, 0),
         duplicates=counters.get(DUPLICATE_ROWS, 0),
         rejects=counters.get(REJECT_ROWS, 0),

@@ -122,6 +122,8 @@ def once(site, tmp_path):
 def test_feed_pages_land_in_parquet_with_feed_metadata(once):
     summary, out, links = once
     assert summary.state == "DONE" and summary.balanced
+    # The item listed twice is shown, not counted in as a second document.
+    assert summary.repeated_entries == 1 and "1 repeated feed entries skipped" in summary.render(str(out))
     articles = {r["url"]: r for r in read_table(out).to_pylist()}
     seeds = seed_articles()
     for slug, title, _, published in seeds:
