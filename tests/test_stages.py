@@ -17,7 +17,16 @@ from apache_beam.testing.util import assert_that, equal_to
 
 from tests.conftest import ROOT, SEEDS
 from tests.inputs import EXPECTED_ARTICLES, EXPECTED_RECORDS, EXPECTED_REJECTS, MAX_BYTES, make_mixed_inputs
-from transforms.common import DOCUMENTS_IN, NAMESPACE, SDK_WORKER_MAIN, STAGE_TIME_PREFIX, StageClock
+from transforms.common import (
+    DOCUMENTS_IN,
+    NAMESPACE,
+    REJECTS,
+    SDK_WORKER_MAIN,
+    STAGE_TIME_PREFIX,
+    Rejects,
+    StageDoFn,
+    timed_stage,
+)
 from transforms.extract import ExtractArticles
 from transforms.language import DetectLanguage
 from transforms.read import ReadDocuments
@@ -103,19 +112,60 @@ def test_a_feed_summary_stands_in_when_the_page_yields_less():
                     label="rejects")  # fmt: skip
 
 
-class _SlowToMake(beam.DoFn):
+class _SlowToMake(StageDoFn):
     """Takes 50 ms to make each of its three outputs."""
 
-    def setup(self) -> None:
-        self._clock = StageClock("probe")
+    STAGE = "probe"
 
+    @timed_stage
     def process(self, n: int):
-        yield from self._clock.timed(self._make(n))
-
-    def _make(self, n: int):
         for k in range(3):
             time.sleep(0.05)
             yield (n, k)
+
+
+class _WithParams(StageDoFn):
+    """A timed stage that takes what Beam fills in by signature: the element's
+    timestamp and a side input; rejects odd numbers."""
+
+    STAGE = "probe_params"
+
+    def setup(self) -> None:
+        super().setup()
+        self._rejects = Rejects("probe")
+
+    @timed_stage
+    def process(self, n: int, offset: int, ts=beam.DoFn.TimestampParam):
+        if n % 2:
+            yield self._rejects.emit(f"n{n}", "odd", f"{n} is odd", b"x" * n)
+            return
+        yield (n + offset, ts.micros // 1_000_000)
+
+
+def test_a_timed_stage_keeps_the_parameters_beam_fills_in_and_counts_its_rejects():
+    p = TestPipeline()
+    numbers = p | beam.Create([2, 3, 4]) | "Stamp" >> Map(lambda n: beam.window.TimestampedValue(n, n * 10))
+    offset = p | "Offset" >> beam.Create([100])
+    out = numbers | beam.ParDo(_WithParams(), beam.pvalue.AsSingleton(offset)).with_outputs(REJECTS, main="kept")
+    assert_that(out.kept, equal_to([(102, 20), (104, 40)]), label="kept")
+    rows = out[REJECTS] | Map(lambda r: (r.source_uri, r.stage, r.reason, r.head, r.size_bytes))
+    assert_that(rows, equal_to([("n3", "probe", "odd", b"xxx", 3)]), label="rejects")
+    result = p.run()
+    result.wait_until_finish()
+    counters = {
+        c.key.metric.name: c.committed
+        for c in result.metrics().query(MetricsFilter().with_namespace(NAMESPACE))["counters"]
+    }
+    assert counters["rejects.probe.odd"] == 1
+    assert STAGE_TIME_PREFIX + "probe_params" in counters
+
+
+def test_a_reject_is_sized_by_its_data_unless_told():
+    rejects = Rejects("read")
+    assert rejects.emit("a", "empty", "nothing").value.size_bytes is None
+    assert rejects.emit("b", "too_large", "big", b"12345", "http://x").value.size_bytes == 5
+    told = rejects.emit("c", "late", "late", "text", size=9).value
+    assert (told.stage, told.head, told.url, told.size_bytes) == ("read", b"text", None, 9)
 
 
 def test_a_stage_clock_counts_its_own_work_not_the_steps_fused_after_it():

@@ -1,19 +1,22 @@
-"""What every stage shares: the metrics namespace, output tags, reject counting."""
+"""What every stage shares: the metrics namespace, output tags, stage timing
+(:class:`StageDoFn`, :func:`timed_stage`) and rejects (:class:`Rejects`)."""
 
 from __future__ import annotations
 
 import atexit
+import functools
 import gc
 import sys
 import time
-from collections.abc import Iterable, Iterator
+from collections.abc import Callable, Iterable, Iterator
 from datetime import UTC, datetime
-from typing import Any, TypeVar
+from typing import Any, ClassVar, TypeVar
 
+import apache_beam as beam
 from apache_beam.metrics import Metrics
 from apache_beam.utils.timestamp import MAX_TIMESTAMP, MIN_TIMESTAMP, Timestamp
 
-from transforms.core.records import Reject
+from transforms.core.records import Reject, head_of
 
 NAMESPACE = "newsbeam"
 REJECTS = "rejects"
@@ -125,18 +128,98 @@ class StageClock:
             self._counter.inc(spent // 1000)
 
 
+class StageDoFn(beam.DoFn):
+    """A DoFn whose own time counts into ``stage_us.<STAGE>``.
+
+    ``setup()`` makes the stage's :class:`StageClock` (``self._clock``);
+    decorate ``process`` with :func:`timed_stage` to time it.  A subclass
+    with its own ``setup`` calls ``super().setup()``::
+
+        class ExtractFn(StageDoFn):
+            STAGE = "extract"
+
+            def setup(self) -> None:
+                super().setup()
+                self._html = HtmlExtractor()
+
+            @timed_stage
+            def process(self, doc, arrival=beam.DoFn.TimestampParam):
+                yield ...
+    """
+
+    STAGE: ClassVar[str]
+
+    def setup(self) -> None:
+        self._clock = StageClock(self.STAGE)
+
+
+def timed_stage(process: Callable[..., Iterable[T]]) -> Callable[..., Iterator[T]]:
+    """Decorates a :class:`StageDoFn`'s ``process`` (a generator) so only the
+    time spent producing its outputs counts into the stage's clock (see
+    :meth:`StageClock.timed`).
+
+    The wrapper keeps ``process``'s signature: ``functools.wraps`` sets
+    ``__wrapped__``, which ``inspect.signature`` (what Beam reads a DoFn's
+    parameters with: ``TimestampParam``, ``WindowParam``, ``StateParam``,
+    side inputs) follows; so decorate ``process`` itself, with its real
+    parameters.  A subclass that overrides a decorated ``process`` and calls
+    ``super().process(...)`` is timed once, by that call; it is not
+    decorated again (the time would count twice).
+    """
+
+    @functools.wraps(process)
+    def timed(self: StageDoFn, *args: Any, **kwargs: Any) -> Iterator[T]:
+        yield from self._clock.timed(process(self, *args, **kwargs))
+
+    return timed
+
+
 class NamedCounters:
     """Counters whose names are only known at run time (``lang.ar``,
-    ``topics.syria``), created on first use and cached per DoFn instance."""
+    ``topics.syria``, ``rejects.read.too_large``): ``prefix + name``, each
+    created on first use and cached per DoFn instance."""
 
     def __init__(self, prefix: str = "") -> None:
         self.prefix = prefix
-        self._counters: dict[str, object] = {}
+        self._counters: dict[str, Any] = {}
 
-    def inc(self, name: str) -> None:
+    def inc(self, name: str, n: int = 1) -> None:
         if name not in self._counters:
             self._counters[name] = counter(self.prefix + name)
-        self._counters[name].inc()
+        self._counters[name].inc(n)
+
+
+class Rejects:
+    """The rejects of one stage (``stage`` is the Reject's stage, as in
+    ``rejects.<stage>.<reason>``).  Make one in ``setup()``; ``emit`` builds
+    each Reject, counts it and tags it for the ``REJECTS`` output::
+
+        self._rejects = Rejects("read")
+        ...
+        yield self._rejects.emit(uri, "too_large", "over --max_bytes=...", data, url)
+    """
+
+    def __init__(self, stage: str) -> None:
+        self.stage = stage
+        self._counts = NamedCounters(f"rejects.{stage}.")
+
+    def emit(
+        self,
+        source_uri: str,
+        reason: str,
+        detail: str,
+        data: bytes | str | None = b"",
+        url: str | None = None,
+        size: int | None = None,
+    ) -> beam.pvalue.TaggedOutput:
+        """The Reject (its head the start of ``data``; its size ``size``, or
+        by default ``len(data)``, None without data), counted, as a
+        TaggedOutput on ``REJECTS``."""
+        if size is None and data:
+            size = len(data)
+        reject = Reject(source_uri, self.stage, reason, detail, head_of(data), url, size)
+        self._counts.inc(reason)
+        return beam.pvalue.TaggedOutput(REJECTS, reject)
 
 
 class RejectCounter:
