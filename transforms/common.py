@@ -220,18 +220,3 @@ class Rejects:
         reject = Reject(source_uri, self.stage, reason, detail, head_of(data), url, size)
         self._counts.inc(reason)
         return beam.pvalue.TaggedOutput(REJECTS, reject)
-
-
-class RejectCounter:
-    """Counts rejects as ``rejects.<stage>.<reason>``; counters are created
-    lazily since reasons are open-ended, and cached per DoFn instance."""
-
-    def __init__(self) -> None:
-        self._counters: dict[tuple[str, str], object] = {}
-
-    def __call__(self, reject: Reject) -> Reject:
-        key = (reject.stage, reject.reason)
-        if key not in self._counters:
-            self._counters[key] = counter(f"rejects.{reject.stage}.{reject.reason}")
-        self._counters[key].inc()
-        return reject

@@ -17,11 +17,11 @@ from typing import Any
 import apache_beam as beam
 from apache_beam.transforms.window import TimestampedValue
 
-from transforms.common import REJECTS, NamedCounters, RejectCounter, StageClock, arrival_of, skip_last_collection
+from transforms.common import REJECTS, NamedCounters, Rejects, StageDoFn, arrival_of, skip_last_collection, timed_stage
 from transforms.core.eventtime import choose_event_time, is_too_late, lateness
 from transforms.core.extract import Extracted, ExtractionError, HtmlExtractor, extract_text
 from transforms.core.ids import make_doc_id
-from transforms.core.records import DecodedDocument, Reject, head_of
+from transforms.core.records import DecodedDocument
 
 LATE = "late"
 
@@ -75,7 +75,9 @@ def build_article(
     }
 
 
-class ExtractFn(beam.DoFn):
+class ExtractFn(StageDoFn):
+    STAGE = "extract"
+
     def __init__(
         self,
         *,
@@ -90,16 +92,14 @@ class ExtractFn(beam.DoFn):
         self.stream = stream
 
     def setup(self) -> None:
+        super().setup()
         self._html = HtmlExtractor(favor_precision=self.favor_precision)
-        self._count_reject = RejectCounter()
+        self._rejects = Rejects("extract")
         self._extracted = NamedCounters("extracted.")
-        self._clock = StageClock("extract")
         skip_last_collection()
 
+    @timed_stage
     def process(self, doc: DecodedDocument, arrival=beam.DoFn.TimestampParam) -> Iterator:
-        yield from self._clock.timed(self._extract(doc, arrival))
-
-    def _extract(self, doc: DecodedDocument, arrival) -> Iterator:
         try:
             if doc.kind == "html":
                 ext = self._html.extract(doc.text, url=doc.meta.url, source=doc.source_uri)
@@ -139,8 +139,7 @@ class ExtractFn(beam.DoFn):
         yield TimestampedValue(article, article["event_time"].timestamp())
 
     def _reject(self, doc: DecodedDocument, reason: str, detail: str):
-        reject = Reject(doc.source_uri, "extract", reason, detail, head_of(doc.text), doc.meta.url, doc.size_bytes)
-        return beam.pvalue.TaggedOutput(REJECTS, self._count_reject(reject))
+        return self._rejects.emit(doc.source_uri, reason, detail, doc.text, doc.meta.url, doc.size_bytes)
 
 
 class ExtractArticles(beam.PTransform):

@@ -43,7 +43,7 @@ from apache_beam.transforms.userstate import ReadModifyWriteStateSpec, TimerSpec
 from apache_beam.transforms.window import TimestampedValue
 from apache_beam.utils.timestamp import Timestamp
 
-from transforms.common import DOCUMENTS_IN, FEED_REPEATED_ENTRIES, KEYED, REJECTS, RejectCounter, counter
+from transforms.common import DOCUMENTS_IN, FEED_REPEATED_ENTRIES, KEYED, REJECTS, Rejects, counter
 from transforms.core.feeds import (
     FETCHABLE_SCHEMES,
     ROBOTS_MAX_BYTES,
@@ -55,7 +55,7 @@ from transforms.core.feeds import (
     robots_url,
 )
 from transforms.core.fetch import Fetcher, FetchError, FetchPolicy, Pacer
-from transforms.core.records import DocMeta, RawDocument, Reject, head_of
+from transforms.core.records import DocMeta, RawDocument
 from transforms.read import DecodeFn
 
 FEED_ACCEPT = "application/rss+xml, application/atom+xml, application/xml;q=0.9, text/xml;q=0.9, */*;q=0.5"
@@ -85,7 +85,7 @@ class _Polite:
         self.stage = stage
 
     def _setup(self) -> None:
-        self._count_reject = RejectCounter()
+        self._rejects = Rejects(self.stage)
         self._documents_in = counter(DOCUMENTS_IN)
         self._requests = counter(f"{self.stage}.requests")
 
@@ -124,8 +124,7 @@ class _Polite:
 
     def _reject(self, source: str, reason: str, detail: str, data: bytes = b"", url: str | None = None):
         self._documents_in.inc()
-        reject = Reject(source, self.stage, reason, detail, head_of(data), url, len(data) if data else None)
-        return beam.pvalue.TaggedOutput(REJECTS, self._count_reject(reject))
+        return self._rejects.emit(source, reason, detail, data, url)
 
 
 class FetchFeedsFn(_Polite, beam.DoFn):

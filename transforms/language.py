@@ -8,26 +8,26 @@ from typing import Any
 
 import apache_beam as beam
 
-from transforms.common import NamedCounters, StageClock, skip_last_collection
+from transforms.common import NamedCounters, StageDoFn, skip_last_collection, timed_stage
 from transforms.core.langid import LanguageDetector
 
 
-class DetectLanguageFn(beam.DoFn):
+class DetectLanguageFn(StageDoFn):
+    STAGE = "language"
+
     def __init__(self, *, prefix_chars: int, min_prob: float, seed: int):
         self.prefix_chars = prefix_chars
         self.min_prob = min_prob
         self.seed = seed
 
     def setup(self) -> None:
+        super().setup()
         self._detector = LanguageDetector(seed=self.seed, prefix_chars=self.prefix_chars, min_prob=self.min_prob)
         self._counters = NamedCounters("lang.")
-        self._clock = StageClock("language")
         skip_last_collection()
 
+    @timed_stage
     def process(self, article: dict[str, Any]) -> Iterator[dict[str, Any]]:
-        yield from self._clock.timed(self._detect(article))
-
-    def _detect(self, article: dict[str, Any]) -> Iterator[dict[str, Any]]:
         row = dict(article)
         declared = row.pop("declared_lang", None)
         # The title is in the same language and helps very short bodies.

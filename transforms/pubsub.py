@@ -26,9 +26,9 @@ from typing import Any
 import apache_beam as beam
 from apache_beam.io.gcp.pubsub import PubsubMessage, ReadFromPubSub
 
-from transforms.common import DOCUMENTS_IN, KEYED, REJECTS, RejectCounter, counter
+from transforms.common import DOCUMENTS_IN, KEYED, REJECTS, Rejects, counter
 from transforms.core.feeds import FeedEntry, host_of
-from transforms.core.records import DocMeta, RawDocument, Reject, head_of
+from transforms.core.records import DocMeta, RawDocument
 from transforms.core.timeparse import parse_time
 from transforms.feeds import FeedSettings, FetchPagesFn
 from transforms.read import DecodeFn
@@ -56,7 +56,7 @@ class MessageToDocumentFn(beam.DoFn):
     def setup(self) -> None:
         self._documents_in = counter(DOCUMENTS_IN)
         self._urls = counter("pubsub.url_messages")
-        self._count_reject = RejectCounter()
+        self._rejects = Rejects("pubsub")
 
     def process(self, message: PubsubMessage) -> Iterator:
         attrs = dict(message.attributes or {})
@@ -92,8 +92,7 @@ class MessageToDocumentFn(beam.DoFn):
 
     def _reject(self, uri: str, reason: str, detail: str, data: bytes, url: str | None = None):
         self._documents_in.inc()
-        reject = Reject(uri, "pubsub", reason, detail, head_of(data), url, len(data))
-        return beam.pvalue.TaggedOutput(REJECTS, self._count_reject(reject))
+        return self._rejects.emit(uri, reason, detail, data, url, len(data))
 
 
 class ReadPubSub(beam.PTransform):

@@ -40,11 +40,11 @@ from apache_beam.io.filesystem import BeamIOError, CompressionTypes, FileMetadat
 from apache_beam.io.filesystems import FileSystems
 from apache_beam.transforms.window import TimestampedValue
 
-from transforms.common import DOCUMENTS_IN, FILES_SKIPPED, REJECTS, RejectCounter, StageClock, counter
+from transforms.common import DOCUMENTS_IN, FILES_SKIPPED, REJECTS, Rejects, StageDoFn, counter, timed_stage
 from transforms.core.decompress import Corrupt, DecompressingReader, Truncated, compression_of, read_at_most
 from transforms.core.encoding import DecodeError, decode_bytes
 from transforms.core.manifest import check_header, parse_row
-from transforms.core.records import DecodedDocument, DocMeta, RawDocument, Reject, head_of
+from transforms.core.records import DecodedDocument, DocMeta, RawDocument
 from transforms.core.timeparse import parse_time
 
 _LOG = logging.getLogger(__name__)
@@ -202,8 +202,10 @@ def _mtime(metadata: FileMetadata) -> datetime | None:
     return datetime.fromtimestamp(seconds, UTC) if seconds else None
 
 
-class ReadFilesFn(beam.DoFn):
+class ReadFilesFn(StageDoFn):
     """FileMetadata -> RawDocument (one per file, or one per JSONL line)."""
+
+    STAGE = "read"
 
     def __init__(self, root: str, manifest_dir: str | None, max_bytes: int, expected_files: int | None):
         self.root = root
@@ -212,17 +214,15 @@ class ReadFilesFn(beam.DoFn):
         self.expected_files = expected_files
 
     def setup(self) -> None:
+        super().setup()
         self._documents_in = counter(DOCUMENTS_IN)
         self._skipped = counter(FILES_SKIPPED)
-        self._count_reject = RejectCounter()
+        self._rejects = Rejects("read")
         self._files_seen = 0
         self._last_log = time.monotonic()
-        self._clock = StageClock("read")
 
+    @timed_stage
     def process(self, metadata: FileMetadata, manifest: dict[str, DocMeta]) -> Iterator:
-        yield from self._clock.timed(self._read(metadata, manifest))
-
-    def _read(self, metadata: FileMetadata, manifest: dict[str, DocMeta]) -> Iterator:
         path = metadata.path
         kind = kind_of(path)
         if kind is None:
@@ -241,13 +241,13 @@ class ReadFilesFn(beam.DoFn):
             data = read_document(path, self.max_bytes)
         except READ_ERRORS as exc:
             problem = problem_of(exc)
-            yield self._reject(path, problem.reason, problem.detail, url=meta.url)
+            yield self._rejects.emit(path, problem.reason, problem.detail, url=meta.url)
             return
         if len(data) > self.max_bytes:
-            yield self._reject(path, "too_large", f"over --max_bytes={self.max_bytes}", data, meta.url)
+            yield self._rejects.emit(path, "too_large", f"over --max_bytes={self.max_bytes}", data, meta.url)
             return
         if not data.strip():
-            yield self._reject(path, "empty", f"{len(data)} bytes, nothing but whitespace", data, meta.url)
+            yield self._rejects.emit(path, "empty", f"{len(data)} bytes, nothing but whitespace", data, meta.url)
             return
         yield RawDocument(source_uri=path, kind=kind, data=data, meta=meta, rel_path=rel, file_mtime=mtime)
 
@@ -260,24 +260,24 @@ class ReadFilesFn(beam.DoFn):
         self._documents_in.inc()
         uri = f"{path}#L{lineno}" if lineno else path
         if isinstance(record, ReadProblem):
-            return self._reject(uri, record.reason, record.detail)
+            return self._rejects.emit(uri, record.reason, record.detail)
         return self._jsonl_record(uri, record, rel, lineno, mtime)
 
     def _jsonl_record(self, uri: str, line: bytes, rel: str, lineno: int, mtime: datetime | None):
         try:
             record = json.loads(line)
         except (UnicodeDecodeError, json.JSONDecodeError) as exc:
-            return self._reject(uri, "bad_json", str(exc), line)
+            return self._rejects.emit(uri, "bad_json", str(exc), line)
         if not isinstance(record, dict):
-            return self._reject(uri, "bad_json", f"a JSON {type(record).__name__}, not an object", line)
+            return self._rejects.emit(uri, "bad_json", f"a JSON {type(record).__name__}, not an object", line)
         url, html, text = _string(record, "url"), _string(record, "html"), _string(record, "text")
         kind, body = ("html", html) if html is not None else ("text", text)
         if not url or not url.strip():
-            return self._reject(uri, "missing_field", "no 'url'", line)
+            return self._rejects.emit(uri, "missing_field", "no 'url'", line)
         if body is None:
-            return self._reject(uri, "missing_field", "no 'html' or 'text' string", line, url)
+            return self._rejects.emit(uri, "missing_field", "no 'html' or 'text' string", line, url)
         if not body.strip():
-            return self._reject(uri, "empty", f"'{kind}' is empty", line, url)
+            return self._rejects.emit(uri, "empty", f"'{kind}' is empty", line, url)
         published = _string(record, "published")
         meta = DocMeta(
             url=url.strip(),
@@ -289,10 +289,6 @@ class ReadFilesFn(beam.DoFn):
         return RawDocument(
             source_uri=uri, kind=kind, data=b"", text=body, meta=meta, rel_path=f"{rel}#L{lineno}", file_mtime=mtime
         )
-
-    def _reject(self, uri: str, reason: str, detail: str, data: bytes = b"", url: str | None = None):
-        reject = Reject(uri, "read", reason, detail, head_of(data), url, len(data) if data else None)
-        return beam.pvalue.TaggedOutput(REJECTS, self._count_reject(reject))
 
     def _progress(self) -> None:
         self._files_seen += 1
@@ -348,17 +344,17 @@ def jsonl_records(path: str, max_bytes: int) -> Iterator[tuple[int, bytes | Read
         yield 0, ReadProblem("empty", f"no records: {lineno} blank line(s)")
 
 
-class DecodeFn(beam.DoFn):
+class DecodeFn(StageDoFn):
     """RawDocument -> DecodedDocument, or a decode reject."""
 
+    STAGE = "read"  # its time is the read stage's; its rejects are "decode" ones
+
     def setup(self) -> None:
-        self._count_reject = RejectCounter()
-        self._clock = StageClock("read")
+        super().setup()
+        self._rejects = Rejects("decode")
 
+    @timed_stage
     def process(self, doc: RawDocument) -> Iterator:
-        yield from self._clock.timed(self._decode(doc))
-
-    def _decode(self, doc: RawDocument) -> Iterator:
         if doc.text is not None:
             yield DecodedDocument(
                 doc.source_uri,
@@ -374,10 +370,7 @@ class DecodeFn(beam.DoFn):
         try:
             decoded = decode_bytes(doc.data, is_html=doc.kind == "html")
         except DecodeError as exc:
-            reject = Reject(
-                doc.source_uri, "decode", exc.reason, exc.detail, head_of(doc.data), doc.meta.url, len(doc.data)
-            )
-            yield beam.pvalue.TaggedOutput(REJECTS, self._count_reject(reject))
+            yield self._rejects.emit(doc.source_uri, exc.reason, exc.detail, doc.data, doc.meta.url, len(doc.data))
             return
         yield DecodedDocument(
             doc.source_uri,

@@ -13,27 +13,27 @@ from typing import Any
 
 import apache_beam as beam
 
-from transforms.common import TOPICS_PREFIX, NamedCounters, StageClock, skip_last_collection
+from transforms.common import TOPICS_PREFIX, NamedCounters, StageDoFn, skip_last_collection, timed_stage
 from transforms.core.schema import NO_TOPIC
 from transforms.core.taxonomy import parse_taxonomy
 from transforms.core.topics import ScoringParams, TopicTagger
 
 
-class TagTopicsFn(beam.DoFn):
+class TagTopicsFn(StageDoFn):
+    STAGE = "topics"
+
     def __init__(self, taxonomy_text: str, params: ScoringParams):
         self.taxonomy_text = taxonomy_text
         self.params = params
 
     def setup(self) -> None:
+        super().setup()
         self._tagger = TopicTagger(parse_taxonomy(self.taxonomy_text), self.params)
         self._counters = NamedCounters(TOPICS_PREFIX)
-        self._clock = StageClock("topics")
         skip_last_collection()
 
+    @timed_stage
     def process(self, article: dict[str, Any]) -> Iterator[dict[str, Any]]:
-        yield from self._clock.timed(self._tag(article))
-
-    def _tag(self, article: dict[str, Any]) -> Iterator[dict[str, Any]]:
         result = self._tagger.tag(article.get("title"), article["text"], article.get("lang"))
         self._counters.inc(result.primary or NO_TOPIC)
         yield {**article, **result.columns(self._tagger.version)}

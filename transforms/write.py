@@ -35,7 +35,7 @@ from apache_beam.transforms import trigger
 from apache_beam.transforms.window import FixedWindows, GlobalWindow, IntervalWindow
 from apache_beam.utils.windowed_value import PaneInfo, PaneInfoTiming
 
-from transforms.common import StageClock, counter
+from transforms.common import StageDoFn, counter, timed_stage
 
 DEFAULT_ROW_GROUP_SIZE = 10_000
 BATCH_FILE = "part-00000-of-00001.parquet"
@@ -61,9 +61,11 @@ def _row_order(row: dict) -> tuple:
     return (row.get("doc_id") or "", row.get("source_uri") or "", row.get("stage") or "")
 
 
-class WritePaneFn(beam.DoFn):
+class WritePaneFn(StageDoFn):
     """(partition folder, rows of one pane) -> one Parquet file, rows sorted
     (see the module docstring for names, temporary files and retries)."""
+
+    STAGE = "write"
 
     def __init__(self, table_path: str, temp_directory: str, schema: pa.Schema, row_group_size: int,
                  rows_metric: str, files_metric: str):  # fmt: skip
@@ -75,20 +77,18 @@ class WritePaneFn(beam.DoFn):
         self.row_group_size = row_group_size
 
     def setup(self) -> None:
+        super().setup()
         self._rows = counter(self.rows_metric)
         self._files = counter(self.files_metric)
         self._late_panes = counter("late_panes_written")
-        self._clock = StageClock("write")
 
+    @timed_stage
     def process(
         self,
         element: tuple[str, Iterable[dict]],
         window=beam.DoFn.WindowParam,
         pane: PaneInfo = beam.DoFn.PaneInfoParam,
     ) -> Iterator[tuple[str, int]]:
-        yield from self._clock.timed(self._write(element, window, pane))
-
-    def _write(self, element: tuple[str, Iterable[dict]], window, pane: PaneInfo) -> Iterator[tuple[str, int]]:
         folder, rows = element
         ordered = sorted(rows, key=_row_order)
         if window == GlobalWindow():
