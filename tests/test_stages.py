@@ -21,7 +21,6 @@ from transforms.common import (
     DOCUMENTS_IN,
     NAMESPACE,
     REJECTS,
-    SDK_WORKER_MAIN,
     STAGE_TIME_PREFIX,
     Rejects,
     StageDoFn,
@@ -30,6 +29,7 @@ from transforms.common import (
 from transforms.extract import ExtractArticles
 from transforms.language import DetectLanguage
 from transforms.read import ReadDocuments
+from transforms.shutdown import SDK_WORKER_MAIN
 
 INGEST = datetime(2026, 1, 1, tzinfo=UTC)
 

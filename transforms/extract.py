@@ -17,11 +17,12 @@ from typing import Any
 import apache_beam as beam
 from apache_beam.transforms.window import TimestampedValue
 
-from transforms.common import REJECTS, NamedCounters, Rejects, StageDoFn, arrival_of, skip_last_collection, timed_stage
+from transforms.common import REJECTS, NamedCounters, Rejects, StageDoFn, arrival_of, timed_stage
 from transforms.core.eventtime import choose_event_time, is_too_late, lateness
 from transforms.core.extract import Extracted, ExtractionError, HtmlExtractor, extract_text
 from transforms.core.ids import make_doc_id
 from transforms.core.records import DecodedDocument
+from transforms.shutdown import skip_last_collection
 
 LATE = "late"
 

@@ -8,8 +8,9 @@ from typing import Any
 
 import apache_beam as beam
 
-from transforms.common import NamedCounters, StageDoFn, skip_last_collection, timed_stage
+from transforms.common import NamedCounters, StageDoFn, timed_stage
 from transforms.core.langid import LanguageDetector
+from transforms.shutdown import skip_last_collection
 
 
 class DetectLanguageFn(StageDoFn):

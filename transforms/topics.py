@@ -13,10 +13,11 @@ from typing import Any
 
 import apache_beam as beam
 
-from transforms.common import TOPICS_PREFIX, NamedCounters, StageDoFn, skip_last_collection, timed_stage
+from transforms.common import TOPICS_PREFIX, NamedCounters, StageDoFn, timed_stage
 from transforms.core.schema import NO_TOPIC
 from transforms.core.taxonomy import parse_taxonomy
 from transforms.core.topics import ScoringParams, TopicTagger
+from transforms.shutdown import skip_last_collection
 
 
 class TagTopicsFn(StageDoFn):
