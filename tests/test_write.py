@@ -10,8 +10,10 @@ import pyarrow.dataset as ds
 import pyarrow.parquet as pq
 from apache_beam.testing.test_pipeline import TestPipeline
 from apache_beam.testing.util import assert_that, equal_to
+from apache_beam.transforms.window import IntervalWindow
+from apache_beam.utils.windowed_value import PaneInfo, PaneInfoTiming
 
-from transforms.write import WriteParquet
+from transforms.write import WritePaneFn, WriteParquet
 
 SCHEMA = pa.schema([("n", pa.int64()), ("event_time", pa.timestamp("us", tz="UTC"))])
 ID_SCHEMA = pa.schema([("doc_id", pa.string()), ("event_time", pa.timestamp("us", tz="UTC"))])
@@ -92,3 +94,35 @@ def test_a_rerun_replaces_its_files_instead_of_adding_copies(tmp_path):
     _write(rows, tmp_path / "t", tmp_path / ".tmp", ID_SCHEMA)
     files = list((tmp_path / "t").rglob("*.parquet"))
     assert len(files) == 1 and pq.read_table(files[0]).num_rows == 5
+
+
+class _Tally:
+    def __init__(self) -> None:
+        self.n = 0
+
+    def inc(self, n: int = 1) -> None:
+        self.n += n
+
+
+def _write_pane(tmp_path, timing: PaneInfoTiming, index: int) -> tuple[str, int]:
+    """Write one pane of an hour window; the file's name and how many late panes were counted."""
+    fn = WritePaneFn(str(tmp_path / "t"), str(tmp_path / ".tmp"), SCHEMA, 10, "rows", "files")
+    fn.setup()
+    fn._late_panes = late = _Tally()
+    pane = PaneInfo(index == 0, False, timing, index, index if timing != PaneInfoTiming.EARLY else -1)
+    [(path, _)] = fn.process(("date=2020-09-27", [{"n": 1, "event_time": START}]), IntervalWindow(0, 3600), pane)
+    return path.rsplit("/", 1)[1], late.n
+
+
+def test_a_pane_counts_as_late_when_its_file_is_named_late(tmp_path):
+    # A window's first pane can fire late (its on-time pane was empty):
+    # index 0, timing LATE.  An on-time pane after an early firing has index 1.
+    assert _write_pane(tmp_path, PaneInfoTiming.LATE, 0) == (
+        "part-19700101T000000-19700101T010000-pane000-late.parquet",
+        1,
+    )
+    assert _write_pane(tmp_path, PaneInfoTiming.ON_TIME, 1) == (
+        "part-19700101T000000-19700101T010000-pane001.parquet",
+        0,
+    )
+    assert _write_pane(tmp_path, PaneInfoTiming.LATE, 2)[1] == 1

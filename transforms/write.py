@@ -91,11 +91,11 @@ class WritePaneFn(StageDoFn):
     ) -> Iterator[tuple[str, int]]:
         folder, rows = element
         ordered = sorted(rows, key=_row_order)
+        late = window != GlobalWindow() and pane.timing == PaneInfoTiming.LATE
         if window == GlobalWindow():
             name = BATCH_FILE  # a bounded run fires each partition's pane once
         else:
-            late = "-late" if pane.timing == PaneInfoTiming.LATE else ""
-            name = f"part-{window_name(window)}-pane{pane.index:03d}{late}.parquet"
+            name = f"part-{window_name(window)}-pane{pane.index:03d}{'-late' if late else ''}.parquet"
         relative = f"{folder}/{name}" if folder else name
         final = FileSystems.join(self.table_path, relative)
         temp = FileSystems.join(self.temp_directory, relative.replace("/", "__"))
@@ -115,7 +115,7 @@ class WritePaneFn(StageDoFn):
         FileSystems.rename([temp], [final])
         self._rows.inc(len(ordered))
         self._files.inc()
-        if pane.index > 0:
+        if late:  # what the file's name says
             self._late_panes.inc()
         yield final, len(ordered)
 
