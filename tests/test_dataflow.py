@@ -163,7 +163,8 @@ def test_stateful_steps_have_deterministic_key_coders(plan):
             coder = context.coders.get_by_id(components.pcollections[main_input].coder_id)
             assert coder.is_kv_coder() and isinstance(coder.key_coder(), StrUtf8Coder), (t.unique_name, coder)
             stateful.append(t.unique_name)
-    assert {"Dedup/Exact/ParDo(ExactFn)", "Dedup/CompareInBand", "Dedup/Decide/ParDo(DecideFn)"} <= set(stateful)
+    assert {"Dedup/Exact/ParDo(StatefulStepFn)", "Dedup/CompareInBand", "Dedup/Decide/ParDo(DecideFn)",
+            "Dedup/Identify/DecideIdentity/ParDo(StatefulStepFn)"} <= set(stateful)
 
 
 def _strings(obj, depth: int = 0, seen: set[int] | None = None):
@@ -241,7 +242,7 @@ def test_pickled_dofns_load_and_set_up_in_a_fresh_process(plan, tmp_path):
     assert done.returncode == 0, done.stderr[-3000:]
     loaded = json.loads(done.stdout.strip().splitlines()[-1])
     assert set(loaded) == set(dofns)
-    ours = {"ExtractFn", "DetectLanguageFn", "TagTopicsFn", "ExactFn", "CompareInBandFn", "DecideFn",
+    ours = {"ExtractFn", "DetectLanguageFn", "TagTopicsFn", "StatefulStepFn", "DecideFn",
             "ResolveFn", "FetchPagesFn", "MessageToDocumentFn", "WritePaneFn", "DecodeFn"}  # fmt: skip
     assert ours <= set(loaded.values()), ours - set(loaded.values())
 

@@ -31,7 +31,7 @@ from __future__ import annotations
 
 import hashlib
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, NamedTuple
 
 import numpy as np
 
@@ -167,20 +167,67 @@ def run_band(
     return reps, verdicts, dropped
 
 
+# --- the messages between keyed steps ------------------------------------------
+# Each travels keyed (key, message); the key is said where the message is sent.
+
+
+class Waiting(NamedTuple):
+    """An article waiting, under its doc_id, for the verdicts of its bands."""
+
+    article: dict[str, Any]
+
+
+class Verdict(NamedTuple):
+    """One band's verdict on a document, under its doc_id: the best
+    representative it matched there, or None."""
+
+    match: Match | None
+
+
+class Matched(NamedTuple):
+    """What a document matched, under its doc_id, for the resolver: itself
+    (``target`` is the doc_id) when it is a first copy."""
+
+    target: str
+    target_ts_us: int
+    ts_us: int
+
+
+class Copy(NamedTuple):
+    """A later copy waiting for its story, under the doc_id it matched
+    (whose event time is ``target_ts_us``)."""
+
+    article: dict[str, Any]
+    ts_us: int
+    target_ts_us: int
+
+
+def gather(messages: list[Waiting | Verdict]) -> tuple[dict[str, Any] | None, list[Match]]:
+    """A document's article and the matches its bands reported."""
+    article, matches = None, []
+    for message in messages:
+        if isinstance(message, Waiting):
+            article = message.article
+        elif message.match is not None:
+            matches.append(message.match)
+    return article, matches
+
+
 def route(
-    key: str, matched: tuple[str, int], copies: list[tuple[dict, int]], last_hop: bool
-) -> tuple[list[tuple[dict, int, str]], list[tuple[str, int, dict, int]], int]:
-    """One hop of story resolution at document ``key``, which matched
-    ``matched`` (itself when it is a first copy): (copies resolved with
-    their story, copies to forward to the next document, unresolved)."""
-    target, target_ts_us = matched
+    key: str, matched: Matched, copies: list[Copy], last_hop: bool
+) -> tuple[list[tuple[dict[str, Any], int]], list[tuple[str, Copy]], int]:
+    """One hop of story resolution at document ``key``: (copies resolved,
+    with their ``story_id``, and their event time; copies forwarded, keyed
+    by the next document; how many stay unresolved).  A copy of a first
+    copy has its story; a copy of a copy is forwarded to what that one
+    matched, for the next hop; the last hop keeps the best known."""
     done, forward, unresolved = [], [], 0
-    for copy, ts_us in copies:
-        if target == key or last_hop:
-            unresolved += target != key
-            done.append((copy, ts_us, target))
+    for copy in copies:
+        if matched.target == key or last_hop:
+            unresolved += matched.target != key
+            done.append(({**copy.article, "story_id": matched.target}, copy.ts_us))
         else:
-            forward.append((target, target_ts_us, copy, ts_us))
+            forward.append((matched.target, Copy(copy.article, copy.ts_us, matched.target_ts_us)))
     return done, forward, unresolved
 
 

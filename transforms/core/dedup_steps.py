@@ -1,0 +1,208 @@
+"""The keyed steps of dedup, without Beam: what each decides and sends on.
+
+Every step takes a key's values and returns :class:`Out` records (a tag,
+an event time, a value) and counts; :mod:`transforms.dedup` turns them
+into Beam outputs and counters, in a batch (grouped) or a streaming
+(stateful) form.  So each step's logic is written once, here, and tested
+without a pipeline.
+
+The ordered steps (:class:`IdentifyStep`, :class:`ExactStep`,
+:class:`BandStep`) decide a key's values in ``(event time, tie)`` order
+against what the key keeps; :func:`decide_document` and
+:func:`resolve_copies` gather a document's verdicts and join copies with
+what the document they matched matched.
+"""
+
+from __future__ import annotations
+
+from typing import Any, NamedTuple
+
+from transforms.core.dedup import (
+    EXACT,
+    NEAR,
+    SAME_URL,
+    Copy,
+    Fingerprint,
+    Matched,
+    Variant,
+    Verdict,
+    Waiting,
+    best_match,
+    expire,
+    gather,
+    record_id,
+    route,
+    run_band,
+    run_exact,
+    run_identity,
+)
+from transforms.core.minhash import MinHasher, SimilarityThresholds
+
+# Output tags; None is a step's main output.
+COPIES = "copies"  # (doc_id a copy matched, Copy)
+MATCHED = "matched"  # (doc_id, Matched): what a document matched
+FORWARD = "forward"  # (next doc_id, Copy), for the next resolution hop
+
+
+class Out(NamedTuple):
+    tag: str | None
+    ts_us: int
+    value: Any
+
+
+Counts = dict[str, int]
+Item = tuple[int, str, Any]  # (event time in microseconds, tie, value)
+
+
+class OrderedStep:
+    """A keyed step whose values are decided in event-time order against
+    what the key keeps (``state``).  ``keep_us``: how long after its event
+    time what a value left in the state is kept."""
+
+    keep_us: int
+
+    def setup(self) -> None:
+        """Build heavy objects (once per DoFn instance)."""
+
+    def tie(self, value: Any) -> str:
+        """What orders two values with one event time."""
+        raise NotImplementedError
+
+    def initial(self) -> Any:
+        return None
+
+    def decide(self, state: Any, items: list[Item], complete: bool) -> tuple[Any, list[Out], Counts]:
+        """(state after, outputs, counts) for ``items`` in order.
+        ``complete``: every value of the key is here (a batch group)."""
+        raise NotImplementedError
+
+    def expire(self, state: Any, now_us: int) -> tuple[Any, int | None]:
+        """(what is still kept at watermark ``now_us``, the oldest event
+        time in it, from which its next expiry is counted)."""
+        raise NotImplementedError
+
+
+class IdentifyStep(OrderedStep):
+    """Key: the URL-derived doc_id.  Records with a doc_id of their own go
+    on; a same-URL copy goes to the resolver keyed by the record it repeats."""
+
+    def __init__(self, hashing: dict[str, int], thresholds: SimilarityThresholds, keep_us: int) -> None:
+        self.hashing = hashing
+        self.thresholds = thresholds
+        self.keep_us = keep_us
+
+    def setup(self) -> None:
+        self._hasher = MinHasher(**self.hashing)
+
+    def tie(self, value: dict[str, Any]) -> str:
+        return record_id(value)
+
+    def initial(self) -> list[Variant]:
+        return []
+
+    def decide(self, state, items, complete):
+        known, decided = run_identity(state, items, self._hasher, self.thresholds, complete=complete)
+        outs, counts = [], {"same_url_copies": 0, "url_variants": 0}
+        for article, ts_us, identity in decided:
+            if identity.copy_of is None:
+                counts["url_variants"] += identity.doc_id != article["doc_id"]
+                outs.append(Out(None, ts_us, {**article, "doc_id": identity.doc_id}))
+                continue
+            counts["same_url_copies"] += 1
+            copy = {**article, "doc_id": identity.doc_id, "duplicate_of": identity.copy_of,
+                    "similarity": identity.similarity, "duplicate_kind": SAME_URL}  # fmt: skip
+            outs.append(Out(COPIES, ts_us, (identity.copy_of, Copy(copy, ts_us, identity.copy_of_ts_us))))
+        return known, outs, counts
+
+    def expire(self, state, now_us):
+        kept = [v for v in state if v.ts_us + self.keep_us >= now_us]
+        return kept, min((v.ts_us for v in kept), default=None)
+
+
+class ExactStep(OrderedStep):
+    """Key: the normalized-text hash.  The first document within the
+    horizon goes on; a later one is its exact copy, and tells the resolver
+    what it matched (a same-URL copy of it may be waiting there)."""
+
+    def __init__(self, horizon_us: int) -> None:
+        self.keep_us = horizon_us
+
+    def tie(self, value: dict[str, Any]) -> str:
+        return value["doc_id"]
+
+    def decide(self, state, items, complete):
+        first, decided = run_exact(state, items, self.keep_us)
+        outs, copies = [], 0
+        for article, ts_us, earlier in decided:
+            if earlier is None:
+                outs.append(Out(None, ts_us, article))
+                continue
+            copies += 1
+            copy = {**article, "duplicate_of": earlier[0], "similarity": 1.0, "duplicate_kind": EXACT}
+            outs.append(Out(COPIES, ts_us, (earlier[0], Copy(copy, ts_us, earlier[1]))))
+            outs.append(Out(MATCHED, ts_us, (article["doc_id"], Matched(earlier[0], earlier[1], ts_us))))
+        return first, outs, {"exact_copies": copies}
+
+    def expire(self, state, now_us):
+        if state is None or state[1] + self.keep_us < now_us:
+            return None, None
+        return state, state[1]
+
+
+class BandStep(OrderedStep):
+    """Key: one LSH band of the signature.  Holds up to ``max_reps``
+    recent story representatives and reports, per document, the best one
+    it matches.  Streaming also reports "no match in this band" (Decide
+    counts a verdict from every band before it decides); in a complete
+    group all verdicts are in anyway, and leaving the misses out spares
+    the shuffle nearly one element per band per document."""
+
+    def __init__(self, thresholds: SimilarityThresholds, horizon_us: int, max_reps: int) -> None:
+        self.thresholds = thresholds
+        self.keep_us = horizon_us
+        self.max_reps = max_reps
+
+    def tie(self, value: Fingerprint) -> str:
+        return value.doc_id
+
+    def initial(self) -> list[Fingerprint]:
+        return []
+
+    def decide(self, state, items, complete):
+        reps, verdicts, dropped = run_band(state, [i[2] for i in items], self.thresholds, self.keep_us, self.max_reps)
+        outs = [Out(None, fp.ts_us, (fp.doc_id, Verdict(m))) for fp, m in verdicts if m is not None or not complete]
+        return reps, outs, {"representatives_dropped": dropped}
+
+    def expire(self, state, now_us):
+        kept = expire(state, now_us, self.keep_us)
+        return kept, min((r.ts_us for r in kept), default=None)
+
+
+def decide_document(doc_id: str, ts_us: int, messages: list[Waiting | Verdict]) -> tuple[list[Out], Counts]:
+    """A document's decision over its bands: a first copy is final; a copy
+    goes to the resolver keyed by the document it matched; every document
+    tells the resolver what it matched (itself, for a first copy)."""
+    article, matches = gather(messages)
+    match = best_match(matches)
+    if match is None:
+        story = Out(None, ts_us, {**article, "story_id": doc_id})
+        return [story, Out(MATCHED, ts_us, (doc_id, Matched(doc_id, ts_us, ts_us)))], {"stories": 1}
+    copy = {**article, "duplicate_of": match.target, "similarity": match.similarity, "duplicate_kind": NEAR}
+    return [
+        Out(MATCHED, ts_us, (doc_id, Matched(match.target, match.target_ts_us, ts_us))),
+        Out(COPIES, ts_us, (match.target, Copy(copy, ts_us, match.target_ts_us))),
+    ], {"near_copies": 1}
+
+
+def resolve_copies(key: str, matched: Matched | None, copies: list[Copy], last_hop: bool) -> tuple[list[Out], Counts]:
+    """One hop of story resolution at document ``key`` (see
+    :func:`transforms.core.dedup.route`).  Without ``matched`` (the
+    document expired before its copies came) they keep ``key`` as their
+    story; those and what the last hop cannot resolve are counted as
+    ``unresolved_copies``."""
+    if matched is None:
+        return [Out(None, c.ts_us, {**c.article, "story_id": key}) for c in copies], {"unresolved_copies": len(copies)}
+    done, forward, unresolved = route(key, matched, copies, last_hop)
+    outs = [Out(None, ts_us, article) for article, ts_us in done]
+    outs += [Out(FORWARD, copy.ts_us, (target, copy)) for target, copy in forward]
+    return outs, {"unresolved_copies": unresolved}
