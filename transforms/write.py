@@ -89,6 +89,10 @@ class WritePaneFn(StageDoFn):
         window=beam.DoFn.WindowParam,
         pane: PaneInfo = beam.DoFn.PaneInfoParam,
     ) -> Iterator[tuple[str, int]]:
+        yield from self._write(element, window, pane)
+
+    def _write(self, element: tuple[str, Iterable[dict]], window, pane: PaneInfo) -> Iterator[tuple[str, int]]:
+        # Its own method: tests make the writer fail or watch it here.
         folder, rows = element
         ordered = sorted(rows, key=_row_order)
         late = window != GlobalWindow() and pane.timing == PaneInfoTiming.LATE
