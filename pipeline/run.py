@@ -58,16 +58,20 @@ DIRECT_RUNNERS = (None, "DirectRunner", "SwitchingDirectRunner")
 
 @dataclass
 class Summary:
+    """What a run did.  A count that is None is not known: the runner
+    reported no metrics (``result.metrics()`` not implemented) and it could
+    not be read back from the tables either (see :func:`summarize_tables`)."""
+
     state: str
     elapsed_seconds: float
-    documents_in: int = 0
+    documents_in: int | None = 0
     files_skipped: int = 0
     # Feed entries listed again (by the same feed, another feed or a later
     # poll): the same record, so not a document in, but shown.
     repeated_entries: int = 0
-    articles: int = 0
-    duplicates: int = 0
-    rejects: int = 0
+    articles: int | None = 0
+    duplicates: int | None = 0
+    rejects: int | None = 0
     article_files: int = 0
     rejects_by_reason: dict[str, int] = field(default_factory=dict)
     languages: dict[str, int] = field(default_factory=dict)
@@ -85,19 +89,24 @@ class Summary:
     read_nothing: bool = False
 
     @property
-    def balanced(self) -> bool:
+    def balanced(self) -> bool | None:
+        """Whether every record in is an article, a duplicate or a reject;
+        None when a count is unknown (it cannot be checked)."""
+        counts = (self.documents_in, self.articles, self.duplicates, self.rejects)
+        if any(n is None for n in counts):
+            return None
         return self.documents_in == self.articles + self.duplicates + self.rejects
 
     def render(self, output: str) -> str:
+        articles = "unknown" if self.articles is None else f"{self.articles}  in {self.article_files} file(s)"
         lines = [
             f"newsbeam run {self.state.lower()} in {self.elapsed_seconds:.1f} s",
-            f"  documents read    {self.documents_in}"
+            f"  documents read    {_known(self.documents_in)}"
             + (f"  ({self.files_skipped} other files skipped)" if self.files_skipped else "")
             + (f"  ({self.repeated_entries} repeated feed entries skipped)" if self.repeated_entries else ""),
-            f"  articles written  {self.articles}  in {self.article_files} file(s)"
-            f" under {FileSystems.join(output, 'articles')}",
-            f"  duplicates        {self.duplicates}  under {FileSystems.join(output, 'duplicates')}",
-            f"  rejects           {self.rejects}  under {FileSystems.join(output, 'rejects')}",
+            f"  articles written  {articles} under {FileSystems.join(output, 'articles')}",
+            f"  duplicates        {_known(self.duplicates)}  under {FileSystems.join(output, 'duplicates')}",
+            f"  rejects           {_known(self.rejects)}  under {FileSystems.join(output, 'rejects')}",
         ]
         for reason, n in sorted(self.rejects_by_reason.items(), key=lambda kv: (-kv[1], kv[0])):
             lines.append(f"    {reason:<28} {n}")
@@ -106,7 +115,7 @@ class Summary:
         if self.languages:
             langs = sorted(self.languages.items(), key=lambda kv: (-kv[1], kv[0]))
             lines.append("  languages         " + ", ".join(f"{k} {v}" for k, v in langs))
-        check = "ok" if self.balanced else "MISMATCH: some records are unaccounted for"
+        balanced = self.balanced
         if self.dedup:
             lines.append("  dedup             " + ", ".join(f"{k} {v}" for k, v in sorted(self.dedup.items())))
         if self.topics:
@@ -115,22 +124,35 @@ class Summary:
         if self.stage_seconds:
             stages = sorted(self.stage_seconds.items(), key=lambda kv: -kv[1])
             lines.append("  time in stages    " + ", ".join(f"{k} {_seconds(v)}" for k, v in stages))
-        lines.append(
-            "  records in = articles + duplicates + rejects: "
-            f"{self.documents_in} = {self.articles} + {self.duplicates} + {self.rejects}  {check}"
-        )
+        check = "records in = articles + duplicates + rejects:"
+        rows = (self.articles, self.duplicates, self.rejects)
+        if balanced is None and all(n is None for n in rows):
+            lines.append(f"  {check} unknown (this runner reports no metrics)")
+        elif balanced is None:
+            written = " + ".join(_known(n) for n in rows)
+            lines.append(f"  {check} unknown = {written}  (this runner reports no metrics)")
+        else:
+            verdict = "ok" if balanced else "MISMATCH: some records are unaccounted for"
+            lines.append(
+                f"  {check} {self.documents_in} = {self.articles} + {self.duplicates} + {self.rejects}  {verdict}"
+            )
         return "\n".join(lines)
+
+
+def _known(value: int | None) -> str:
+    return "unknown" if value is None else str(value)
 
 
 def _seconds(value: float) -> str:
     return f"{value * 1000:.0f} ms" if value < 1 else f"{value:.1f} s"
 
 
-def _counters(result) -> dict[str, int]:
+def _counters(result) -> dict[str, int] | None:
+    """The run's counters, summed over steps; None if the runner reports no metrics."""
     try:
         queried = result.metrics().query(MetricsFilter().with_namespace(NAMESPACE))
     except (NotImplementedError, AttributeError):
-        return {}
+        return None
     totals: dict[str, int] = {}
     for c in queried["counters"]:
         value = c.committed if c.committed is not None else c.attempted
@@ -139,7 +161,19 @@ def _counters(result) -> dict[str, int]:
 
 
 def summarize(result, elapsed: float) -> Summary:
+    """The summary from the run's counters.  A runner without metrics
+    leaves the four counts of the balance unknown (None), not 0: a run that
+    ended (DONE) then has them read back from its tables (``_run_built``)."""
     counters = _counters(result)
+    if counters is None:
+        return Summary(
+            state=str(result.state),
+            elapsed_seconds=round(elapsed, 2),
+            documents_in=None,
+            articles=None,
+            duplicates=None,
+            rejects=None,
+        )
     summary = Summary(
         state=str(result.state),
         elapsed_seconds=round(elapsed, 2),
@@ -175,14 +209,25 @@ def _count(values) -> dict[str, int]:
     return counts
 
 
-def summarize_tables(output: str, documents_in: int, state: str, elapsed: float) -> Summary:
-    """A summary read back from the Parquet written, for streaming runs.
+def summarize_tables(output: str, documents_in: int | None, state: str, elapsed: float) -> Summary:
+    """A summary read back from the Parquet written: for bounded streaming
+    runs, and for runs on a runner that reports no metrics.
 
     The DirectRunner's streaming mode under-reports user counters (a
     counter incremented in five bundles reads 1), so a bounded streaming
     run (a replay) is summarised from what actually landed; the number of
     documents in comes from the source, so the balance check still means
-    something.
+    something (None: not known, and the balance is not checked).
+
+    Read from the tables: articles, duplicates and rejects (rows),
+    article_files, rejects_by_reason, languages, extracted_by and topics
+    (of the articles table), and dedup: ``stories`` (article rows) and
+    ``<kind>_copies`` by the duplicates' ``duplicate_kind`` (same_url,
+    exact, near).  Not in any table, so left empty: files_skipped,
+    repeated_entries, stage_seconds, and the dedup counts that are no row
+    (url_variants, representatives_dropped, unresolved_copies).  The
+    tables cannot tell a run without dedup either: its articles count as
+    stories.
     """
     import pyarrow.dataset as ds
 
@@ -191,11 +236,14 @@ def summarize_tables(output: str, documents_in: int, state: str, elapsed: float)
         return ds.dataset(path, format="parquet", partitioning="hive").to_table(columns=columns)
 
     articles = table("articles", ["lang", "primary_topic", "extractor"])
-    duplicates = table("duplicates", ["doc_id"])
+    duplicates = table("duplicates", ["duplicate_kind"])
     rejects = table("rejects", ["stage", "reason"])
     found = FileSystems.match([FileSystems.join(output, "articles", "**")])[0].metadata_list
     files = [m for m in found if m.path.endswith(".parquet")]
     reasons = [f"{s}.{r}" for s, r in zip(rejects["stage"].to_pylist(), rejects["reason"].to_pylist(), strict=True)]
+    dedup = {f"{kind}_copies": n for kind, n in _count(duplicates["duplicate_kind"].to_pylist()).items()}
+    if articles.num_rows:
+        dedup["stories"] = articles.num_rows
     return Summary(
         state=state,
         elapsed_seconds=round(elapsed, 2),
@@ -208,6 +256,7 @@ def summarize_tables(output: str, documents_in: int, state: str, elapsed: float)
         languages=_count(articles["lang"].to_pylist()),
         extracted_by=_count(articles["extractor"].to_pylist()),
         topics=_count(articles["primary_topic"].to_pylist()),
+        dedup=dedup,
     )
 
 
@@ -422,7 +471,8 @@ def _run_built(p: beam.Pipeline, options: PipelineOptions, source, staging: str 
         for name in TABLES:
             ensure_table(tables, name)
         planned = getattr(source, "documents_planned", None)
-        if options.view_as(StandardOptions).streaming and planned is not None:
+        streamed = options.view_as(StandardOptions).streaming and planned is not None
+        if streamed or summary.documents_in is None:  # under-reported, or not reported at all
             summary = summarize_tables(tables, planned, summary.state, summary.elapsed_seconds)
         saved = asdict(summary)
         del saved["read_nothing"]
@@ -464,9 +514,17 @@ def main(argv: list[str] | None = None, source_factory: SourceFactory | None = N
         return 2
     if summary.detached:
         return 0  # submitted; the job's own state is Dataflow's to report
-    if summary.read_nothing:
+    return exit_code(summary)
+
+
+def exit_code(summary: Summary) -> int:
+    """0 for a run that ended (DONE) with every record accounted for, or
+    whose counts are unknown (a runner without metrics, where they could
+    not all be read back: nothing says a record is missing); 1 otherwise,
+    and for a fixed-input run that read nothing."""
+    if summary.read_nothing or summary.state != PipelineState.DONE:
         return 1
-    return 0 if summary.balanced and summary.state == PipelineState.DONE else 1
+    return 0 if summary.balanced is not False else 1
 
 
 if __name__ == "__main__":

@@ -1,0 +1,74 @@
+"""The run's summary: from the counters, from the tables, and without metrics."""
+
+from __future__ import annotations
+
+import json
+
+import pyarrow as pa
+import pyarrow.parquet as pq
+from apache_beam.runners.portability.fn_api_runner import fn_runner
+
+from pipeline.run import exit_code, summarize, summarize_tables
+from tests.conftest import SEEDS
+
+UNKNOWN = "records in = articles + duplicates + rejects: unknown (this runner reports no metrics)"
+
+
+def _table(path, **columns) -> None:
+    path.mkdir(parents=True)
+    pq.write_table(pa.table(columns), path / "part-00000-of-00001.parquet")
+
+
+def test_a_summary_read_from_the_tables_counts_stories_and_copies_by_kind(tmp_path):
+    _table(tmp_path / "articles" / "date=2020-10-01", lang=["ar", "ar", "en"], primary_topic=["a", "b", "a"],
+           extractor=["trafilatura"] * 3)  # fmt: skip
+    _table(
+        tmp_path / "duplicates" / "date=2020-10-01",
+        doc_id=["d1", "d2", "d3"],
+        duplicate_kind=["same_url", "near", "near"],
+    )
+    _table(tmp_path / "rejects", stage=["read"], reason=["empty"])
+    summary = summarize_tables(str(tmp_path), 7, "DONE", 1.0)
+    assert summary.dedup == {"stories": 3, "same_url_copies": 1, "near_copies": 2}
+    assert (summary.articles, summary.duplicates, summary.rejects, summary.balanced) == (3, 3, 1, True)
+    assert summary.rejects_by_reason == {"read.empty": 1}
+
+
+class _NoMetrics:
+    def __init__(self, state: str) -> None:
+        self.state = state
+
+    def metrics(self):
+        raise NotImplementedError
+
+
+class _NoMetricsAtAll:
+    state = "DONE"
+
+
+def test_a_runner_without_metrics_leaves_the_counts_unknown_not_zero():
+    for result in (_NoMetrics("DONE"), _NoMetricsAtAll()):
+        summary = summarize(result, 1.0)
+        text = summary.render("out")
+        assert summary.balanced is None and summary.documents_in is None
+        assert UNKNOWN in text and "0 = 0 + 0 + 0" not in text and " ok" not in text
+        assert exit_code(summary) == 0  # nothing says a record is missing
+    assert exit_code(summarize(_NoMetrics("FAILED"), 1.0)) == 1
+
+
+def test_a_done_run_without_metrics_reads_its_counts_back_from_the_tables(run_pipeline, monkeypatch, capsys):
+    def no_metrics(self):
+        raise NotImplementedError
+
+    monkeypatch.setattr(fn_runner.RunnerResult, "metrics", no_metrics)
+    summary, out = run_pipeline(SEEDS)
+    assert (summary.articles, summary.duplicates, summary.rejects) == (5, 0, 0)
+    assert summary.documents_in is None and summary.balanced is None
+    assert summary.dedup == {"stories": 5}
+    assert exit_code(summary) == 0
+    printed = capsys.readouterr().out
+    assert (
+        "records in = articles + duplicates + rejects: unknown = 5 + 0 + 0  (this runner reports no metrics)" in printed
+    )
+    saved = json.loads((out / "_summary.json").read_text())
+    assert saved["documents_in"] is None and saved["articles"] == 5
