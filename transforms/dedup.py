@@ -57,7 +57,7 @@ from apache_beam.transforms.util import ReshufflePerKey
 from apache_beam.transforms.window import TimestampedValue
 from apache_beam.utils.timestamp import Timestamp
 
-from transforms.common import KEYED, NamedCounters, StageClock
+from transforms.common import KEYED, NamedCounters, StageDoFn, timed_stage
 from transforms.core.dedup import (
     MICROS,
     SAME_URL_RULE,
@@ -107,12 +107,14 @@ def _arm(timer, armed, at_us: int) -> None:
         armed.write(at_us)
 
 
-class _StepFn(beam.DoFn):
+class _StepFn(StageDoFn):
     """What every dedup DoFn shares: the stage clock, and turning a step's
     outputs and counts into Beam outputs and ``dedup.*`` counters."""
 
+    STAGE = "dedup"
+
     def setup(self) -> None:
-        self._clock = StageClock("dedup")
+        super().setup()
         self._counts = NamedCounters("dedup.")
 
     def _emit(self, result: tuple[list[Out], Counts]) -> Iterator:
@@ -136,11 +138,9 @@ class GroupedStepFn(_StepFn):
         super().setup()
         self.step.setup()
 
+    @timed_stage
     def process(self, element: tuple[str, Iterable[tuple[int, Any]]]) -> Iterator:
-        yield from self._clock.timed(self._decide(element[1]))
-
-    def _decide(self, values: Iterable[tuple[int, Any]]) -> Iterator:
-        items = in_order([(ts_us, self.step.tie(value), value) for ts_us, value in values])
+        items = in_order([(ts_us, self.step.tie(value), value) for ts_us, value in element[1]])
         _, outs, counts = self.step.decide(self.step.initial(), items, complete=True)
         yield from self._emit((outs, counts))
 
@@ -208,10 +208,8 @@ class StatefulStepFn(_StepFn):
 class KeyByTextFn(_StepFn):
     """article -> (hash of its normalized text, article), for exact copies."""
 
+    @timed_stage
     def process(self, article: dict[str, Any]) -> Iterator[tuple[str, dict[str, Any]]]:
-        yield from self._clock.timed(self._key(article))
-
-    def _key(self, article: dict[str, Any]) -> Iterator[tuple[str, dict[str, Any]]]:
         yield exact_key(article["text"]), article
 
 
@@ -228,10 +226,8 @@ class SignatureFn(_StepFn):
         super().setup()
         self._hasher = MinHasher(**self.hashing)
 
+    @timed_stage
     def process(self, article: dict[str, Any], ts=beam.DoFn.TimestampParam) -> Iterator:
-        yield from self._clock.timed(self._sign(article, ts))
-
-    def _sign(self, article: dict[str, Any], ts) -> Iterator:
         sig = self._hasher.signature(article["text"])
         fp = Fingerprint(article["doc_id"], _micros(ts), sig.values.tobytes(), sig.size)
         for key in band_keys(sig, self.bands, self.rows):
@@ -242,10 +238,11 @@ class SignatureFn(_StepFn):
 class DecideGroupFn(_StepFn):
     """Batch: a document's article and its bands' matches, after a GroupByKey."""
 
+    @timed_stage
     def process(self, element: tuple[str, Iterable[tuple[int, Waiting | Verdict]]]) -> Iterator:
         doc_id, values = element
         values = list(values)
-        yield from self._clock.timed(self._emit(decide_document(doc_id, values[0][0], [m for _, m in values])))
+        yield from self._emit(decide_document(doc_id, values[0][0], [m for _, m in values]))
 
 
 class DecideFn(_StepFn):
@@ -257,6 +254,7 @@ class DecideFn(_StepFn):
     def __init__(self, bands: int):
         self.bands = bands
 
+    @timed_stage
     def process(
         self,
         element: tuple[str, Waiting | Verdict],
@@ -273,7 +271,7 @@ class DecideFn(_StepFn):
         gathered = [*messages.read(), message]
         messages.clear()
         seen_state.clear()
-        yield from self._clock.timed(self._emit(decide_document(doc_id, _micros(ts), gathered)))
+        yield from self._emit(decide_document(doc_id, _micros(ts), gathered))
 
 
 class ResolveGroupFn(_StepFn):
@@ -282,12 +280,13 @@ class ResolveGroupFn(_StepFn):
     def __init__(self, last_hop: bool):
         self.last_hop = last_hop
 
+    @timed_stage
     def process(self, element: tuple[str, Iterable[Matched | Copy]]) -> Iterator:
         key, values = element
         matched = next((v for v in values if isinstance(v, Matched)), None)
         copies = [v for v in values if isinstance(v, Copy)]
         if copies:
-            yield from self._clock.timed(self._emit(resolve_copies(key, matched, copies, self.last_hop)))
+            yield from self._emit(resolve_copies(key, matched, copies, self.last_hop))
 
 
 class ResolveFn(_StepFn):
@@ -304,6 +303,7 @@ class ResolveFn(_StepFn):
         self.keep_us = keep_us
         self.last_hop = last_hop
 
+    @timed_stage
     def process(
         self,
         element: tuple[str, Matched | Copy],
@@ -324,7 +324,7 @@ class ResolveFn(_StepFn):
             if matched_state.read() is None:
                 waiting.add(message)
                 return
-        yield from self._clock.timed(self._emit(resolve_copies(key, matched_state.read(), copies, self.last_hop)))
+        yield from self._emit(resolve_copies(key, matched_state.read(), copies, self.last_hop))
 
     @on_timer(EXPIRE)
     def on_expire(
