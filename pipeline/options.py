@@ -1,7 +1,10 @@
 """newsbeam's command-line flags, as one Beam ``PipelineOptions`` subclass.
 
-Every flag has help text; :func:`validate` checks them when the graph is
-built and raises ``ValueError`` naming the flag at fault.
+Every flag has help text.  The flags of a parameter set (dedup, topic
+scoring, language detection) are generated from its dataclass in
+``transforms.core.params``, which holds their defaults, help and checks;
+the others are written here.  :func:`validate` checks them when the graph
+is built and raises ``ValueError`` naming the flag at fault.
 """
 
 from __future__ import annotations
@@ -9,6 +12,7 @@ from __future__ import annotations
 import argparse
 import difflib
 import re
+from dataclasses import asdict
 
 from apache_beam.options.pipeline_options import (
     GoogleCloudOptions,
@@ -19,9 +23,9 @@ from apache_beam.options.pipeline_options import (
     _BeamArgumentParser,
 )
 
-from transforms.core.fetch import parse_networks
+from transforms.core.fetch import FetchPolicy, parse_networks
+from transforms.core.params import DedupParams, LanguageParams, Params, ScoringParams, add_flags
 from transforms.core.timeparse import parse_time
-from transforms.core.topics import ScoringParams
 
 PUBSUB_SUBSCRIPTION = re.compile(r"projects/[^/]+/subscriptions/[^/]+")
 PUBSUB_TOPIC = re.compile(r"projects/[^/]+/topics/[^/]+")
@@ -33,45 +37,8 @@ REQUIRED_FLAGS = ("output",)
 # Storage (--feeds and --taxonomy are read at graph-build time instead).
 WORKER_PATH_FLAGS = ("input", "output", "manifest")
 
-# Chosen from `make eval-dedup`; the README records the figures behind them.
-DEDUP_DEFAULTS = {
-    "shingle_size": 3,
-    "num_perm": 128,
-    "bands": 32,
-    "rows": 4,
-    "jaccard": 0.5,
-    "containment": 0.8,
-    "horizon_days": 3.0,
-    "max_reps": 100,
-}
-
-
-# Chosen on `make eval-topics`; the README records the figures behind them.
-TOPIC_DEFAULTS = {"min_score": ScoringParams.min_score, "min_share": ScoringParams.min_share}
-
-# The numeric knobs of dedup and topic tagging: (prefix, defaults, name, type, help).
-TUNING_FLAGS = (
-    ("dedup", DEDUP_DEFAULTS, "shingle_size", int,
-     "Words per shingle for near-duplicate detection (default %(default)s)."),
-    ("dedup", DEDUP_DEFAULTS, "num_perm", int, "MinHash permutations per signature (default %(default)s)."),
-    ("dedup", DEDUP_DEFAULTS, "bands", int,
-     "LSH bands; bands x rows must not exceed --dedup_num_perm (default %(default)s)."),
-    ("dedup", DEDUP_DEFAULTS, "rows", int, "MinHash values per LSH band (default %(default)s)."),
-    ("dedup", DEDUP_DEFAULTS, "jaccard", float,
-     "Estimated Jaccard similarity of shingles at or above which two articles are one story (default %(default)s)."),
-    ("dedup", DEDUP_DEFAULTS, "containment", float,
-     "Share of the shorter article's shingles found in the other at or above which it is a copy "
-     "(catches cut copies; default %(default)s)."),
-    ("dedup", DEDUP_DEFAULTS, "horizon_days", float,
-     "Days after a story's first copy (event time) in which copies still join it (default %(default)s)."),
-    ("dedup", DEDUP_DEFAULTS, "max_reps", int,
-     "Story representatives kept per LSH band key; the oldest go first (default %(default)s)."),
-    ("topic", TOPIC_DEFAULTS, "min_score", float,
-     "Score a conflict needs to be one of an article's topics (default %(default)s)."),
-    ("topic", TOPIC_DEFAULTS, "min_share", float,
-     "Share of the strongest topic's score another conflict needs to be listed too, "
-     "so passing mentions stay out (default %(default)s)."),
-)  # fmt: skip
+# Kept for callers that read the dedup defaults as a dict; DedupParams is their source.
+DEDUP_DEFAULTS = asdict(DedupParams())
 
 
 class NewsbeamOptions(PipelineOptions):
@@ -140,27 +107,27 @@ class NewsbeamOptions(PipelineOptions):
         parser.add_argument(
             "--fetch_timeout",
             type=float,
-            default=10.0,
+            default=FetchPolicy.timeout,
             help="Seconds to wait for a connection or for the next bytes of an answer; a body still "
             "arriving after three times this is abandoned (default %(default)s).",
         )
         parser.add_argument(
             "--fetch_retries",
             type=int,
-            default=3,
+            default=FetchPolicy.max_retries,
             help="Retries of a request answered 429 or 5xx, with exponential backoff; Retry-After is "
             "honoured up to 120 s (default %(default)s).",
         )
         parser.add_argument(
             "--fetch_backoff_seconds",
             type=float,
-            default=1.0,
+            default=FetchPolicy.backoff_seconds,
             help="First backoff before a retry; it doubles each time (default %(default)s).",
         )
         parser.add_argument(
             "--fetch_max_redirects",
             type=int,
-            default=5,
+            default=FetchPolicy.max_redirects,
             help="Redirects followed per request (default %(default)s).",
         )
         parser.add_argument(
@@ -210,27 +177,7 @@ class NewsbeamOptions(PipelineOptions):
             default=False,
             help="Ask trafilatura for less text but less boilerplate.",
         )
-        parser.add_argument(
-            "--lang_prefix_chars",
-            type=int,
-            default=1000,
-            # Measured by `make bench`: 1000 characters cost 30% less than 2000 and
-            # gave the same language on 596 pages and articles (ANT Arabic, the seeds,
-            # the bench sample).
-            help="Characters of title+body that language detection looks at (default %(default)s).",
-        )
-        parser.add_argument(
-            "--lang_min_prob",
-            type=float,
-            default=0.80,
-            help="Below this detection probability the page's declared language wins (default 0.80).",
-        )
-        parser.add_argument(
-            "--lang_seed",
-            type=int,
-            default=0,
-            help="Seed of langdetect's sampling; fixed so results are reproducible (default 0).",
-        )
+        add_flags(parser, LanguageParams)
         parser.add_argument(
             "--ingested_at",
             default=None,
@@ -244,8 +191,8 @@ class NewsbeamOptions(PipelineOptions):
             default=True,
             help="Skip deduplication: every article is its own story and OUTPUT/duplicates stays empty.",
         )
-        for prefix, defaults, name, kind, text in TUNING_FLAGS:
-            parser.add_argument(f"--{prefix}_{name}", type=kind, default=defaults[name], help=text)
+        add_flags(parser, DedupParams)
+        add_flags(parser, ScoringParams)
         parser.add_argument(
             "--taxonomy",
             default=None,
@@ -284,14 +231,18 @@ def flag_parser() -> argparse.ArgumentParser:
     return parser
 
 
+def _flags(cls: type[Params]) -> tuple[str, ...]:
+    return tuple(cls.flag(f.name) for f in cls.flag_fields())
+
+
 # The sections of `newsbeam run --help`, in order; every flag is in exactly
 # one (a test checks), so a new flag cannot go missing from the help.
 FLAG_GROUPS: dict[str, tuple[str, ...]] = {
     "input": ("input", "feeds", "input_subscription", "input_topic", "manifest", "max_bytes"),
     "extraction": ("min_chars", "favor_precision"),
-    "language": ("lang_prefix_chars", "lang_min_prob", "lang_seed"),
-    "dedup": ("no_dedup", *(f"{p}_{n}" for p, _, n, _, _ in TUNING_FLAGS if p == "dedup")),
-    "topics": ("taxonomy", *(f"{p}_{n}" for p, _, n, _, _ in TUNING_FLAGS if p == "topic")),
+    "language": _flags(LanguageParams),
+    "dedup": ("no_dedup", *_flags(DedupParams)),
+    "topics": ("taxonomy", *_flags(ScoringParams)),
     "streaming": ("once", "polls", "poll_seconds", "allowed_lateness_hours", "window_minutes"),
     "fetching": ("feed_seen_days", "requests_per_host", "fetch_timeout", "fetch_retries",
                  "fetch_backoff_seconds", "fetch_max_redirects", "allow_networks"),

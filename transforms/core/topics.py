@@ -25,6 +25,7 @@ from typing import Any, NamedTuple
 import ahocorasick
 
 from transforms.core.normalize import normalize_for_hashing
+from transforms.core.params import ScoringParams  # its defaults and flags live with the other parameter sets
 from transforms.core.taxonomy import EVERY_CONFLICT, NEGATIVE, Alias, Taxonomy, load_taxonomy, parse_taxonomy
 
 _ARABIC = re.compile("[\u0600-\u06ff]")
@@ -37,20 +38,6 @@ PLAIN_PROCLITICS = ("", "و", "ف", "ب", "ل", "ك", "وب", "فب", "ول", "�
 ARTICLE_PROCLITICS = ("", "و", "ف", "ب", "ك", "وب", "فب", "وك", "فك")
 LAM_PROCLITICS = ("ل", "ول", "فل")
 _GLOBAL = -1  # conflict index of the taxonomy-wide off-topic terms
-
-
-@dataclass(frozen=True)
-class ScoringParams:
-    """Knobs of the score; defaults chosen on ``make eval-topics``."""
-
-    title_boost: float = 3.0
-    lead_boost: float = 1.5
-    lead_chars: int = 300  # normalized characters of the body that count as lead
-    max_count: int = 10  # occurrences of one alias that still add weight
-    distinct_bonus: float = 0.15  # per distinct alias beyond the first ...
-    max_distinct_bonus: int = 4  # ... for at most this many
-    min_score: float = 12.0  # a topic needs at least this score ...
-    min_share: float = 0.25  # ... and this share of the strongest topic's
 
 
 class Evidence(NamedTuple):
