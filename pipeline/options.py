@@ -3,8 +3,9 @@
 Every flag has help text.  The flags of a parameter set (dedup, topic
 scoring, language detection) are generated from its dataclass in
 ``transforms.core.params``, which holds their defaults, help and checks;
-the others are written here.  :func:`validate` checks them when the graph
-is built and raises ``ValueError`` naming the flag at fault.
+the others are written here.  :func:`validate` and the parameter sets check
+them when the run is resolved (``pipeline.resolve``) and raise
+``ValueError`` naming the flag at fault.
 """
 
 from __future__ import annotations
@@ -325,7 +326,13 @@ def check_flags(argv: list[str]) -> None:
 
 
 def validate(opts: NewsbeamOptions, needs_input: bool = True) -> None:
-    """Raise ValueError naming the first flag whose value cannot work."""
+    """Raise ValueError naming the first flag whose value cannot work.
+
+    The parameter sets (dedup, topic, language: ``transforms.core.params``)
+    check their own flags when they are read back from the options
+    (``DedupParams.from_options``), which ``pipeline.resolve`` does right
+    after this.
+    """
     sources = [flag for flag in SOURCE_FLAGS if getattr(opts, flag)]
     if needs_input and not sources:
         raise ValueError(
@@ -349,25 +356,10 @@ def validate(opts: NewsbeamOptions, needs_input: bool = True) -> None:
         raise ValueError(f"--polls must be 1 or more, got {opts.polls!r}")
     if not opts.output:  # REQUIRED_FLAGS
         raise ValueError("--output is required: the folder to write Parquet into")
-    positive = ("min_chars", "max_bytes", "lang_prefix_chars", "row_group_size")
-    positive += ("dedup_shingle_size", "dedup_num_perm", "dedup_bands", "dedup_rows", "dedup_max_reps")
-    for flag in positive:
+    for flag in ("min_chars", "max_bytes", "row_group_size"):
         value = getattr(opts, flag)
         if value is None or value < (0 if flag == "min_chars" else 1):
             raise ValueError(f"--{flag} must be a positive integer, got {value!r}")
-    if not 0.0 <= opts.lang_min_prob <= 1.0:
-        raise ValueError(f"--lang_min_prob must be between 0 and 1, got {opts.lang_min_prob!r}")
-    for flag in ("dedup_jaccard", "dedup_containment"):
-        value = getattr(opts, flag)
-        if not 0.0 < value <= 1.0:
-            raise ValueError(f"--{flag} must be above 0 and at most 1, got {value!r}")
-    if opts.dedup_bands * opts.dedup_rows > opts.dedup_num_perm:
-        raise ValueError(
-            f"--dedup_bands x --dedup_rows ({opts.dedup_bands} x {opts.dedup_rows}) "
-            f"must not exceed --dedup_num_perm ({opts.dedup_num_perm})"
-        )
-    if not opts.dedup_horizon_days > 0:
-        raise ValueError(f"--dedup_horizon_days must be positive, got {opts.dedup_horizon_days!r}")
     for flag in ("poll_seconds", "feed_seen_days", "requests_per_host", "fetch_timeout"):
         value = getattr(opts, flag)
         if value is None or not value > 0:
@@ -386,10 +378,6 @@ def validate(opts: NewsbeamOptions, needs_input: bool = True) -> None:
             raise ValueError(f"--{flag} must be positive, got {value!r}")
     if opts.window_minutes * 60 % 1:
         raise ValueError(f"--window_minutes must be a whole number of seconds, got {opts.window_minutes!r}")
-    if not opts.topic_min_score > 0:
-        raise ValueError(f"--topic_min_score must be positive, got {opts.topic_min_score!r}")
-    if not 0.0 <= opts.topic_min_share <= 1.0:
-        raise ValueError(f"--topic_min_share must be between 0 and 1, got {opts.topic_min_share!r}")
     if opts.ingested_at is not None and parse_time(opts.ingested_at) is None:
         raise ValueError(f"--ingested_at must be an ISO 8601 time, got {opts.ingested_at!r}")
 

@@ -33,8 +33,9 @@ from apache_beam.runners.dataflow.internal import apiclient
 from apache_beam.runners.internal import names as shared_names
 from google.protobuf import json_format
 
-from pipeline.graph import build_pipeline
+from pipeline.graph import wire
 from pipeline.options import is_dataflow
+from pipeline.resolve import resolve
 from pipeline.run import error_line, prepare_options
 
 USAGE = "newsbeam plan [--plan_dir DIR] --runner DataflowRunner [the flags of a real launch]"
@@ -91,8 +92,9 @@ def translate(argv: list[str]) -> Plan:
     if not is_dataflow(options):
         runner = options.view_as(StandardOptions).runner
         raise ValueError(f"--runner {runner!r}: newsbeam plan translates for DataflowRunner only")
+    resolved = resolve(options)  # before beam.Pipeline, whose own checks could go online
     p = beam.Pipeline(options=options)
-    build_pipeline(p, options)
+    wire(p, resolved)
     result = p.run()
     job = result.job
     # A submission adds the environment (workers, options, experiments) after

@@ -23,16 +23,9 @@ from apache_beam.options.pipeline_options import GoogleCloudOptions, PipelineOpt
 from apache_beam.runners.direct.direct_runner import SwitchingDirectRunner
 from apache_beam.runners.runner import PipelineRunner, PipelineState
 
-from pipeline.graph import STAGING_PREFIX, TABLE_SPECS, TABLES, TEMP_FOLDER, build_pipeline, temp_root
-from pipeline.options import (
-    NewsbeamOptions,
-    beam_help,
-    check_flags,
-    endless,
-    is_dataflow,
-    run_help,
-    validate_dataflow,
-)
+from pipeline.graph import TABLE_SPECS, TABLES, wire
+from pipeline.options import NewsbeamOptions, beam_help, check_flags, endless, is_dataflow, run_help
+from pipeline.resolve import STAGING_PREFIX, TEMP_FOLDER, resolve, temp_root
 from transforms.common import (
     ARTICLE_FILES,
     ARTICLE_ROWS,
@@ -347,16 +340,16 @@ SourceFactory = Callable[[NewsbeamOptions], beam.PTransform]
 
 def prepare_options(argv: list[str] | None) -> PipelineOptions:
     """The run's options: every flag known (Beam would only log the others
-    and run on), streaming switched on for an endless source, the Dataflow
-    checks done before Beam's own (which would otherwise go looking for a
-    default bucket over the network), and --overwrite only where the new
-    tables can be swapped in at the end."""
+    and run on), streaming switched on for an endless source, and
+    --overwrite only where the new tables can be swapped in at the end.
+    Every other check is ``pipeline.resolve.resolve``'s, which must run
+    before ``beam.Pipeline(options)`` is built (Beam's own Dataflow checks
+    would otherwise go looking for a default bucket over the network)."""
     check_flags(list(sys.argv[1:] if argv is None else argv))
     options = PipelineOptions(argv)
     opts = options.view_as(NewsbeamOptions)
     if endless(opts):
         options.view_as(StandardOptions).streaming = True
-    validate_dataflow(options)
     if opts.overwrite and not stages(options):
         raise ValueError(
             "--overwrite only applies to a job newsbeam waits for to its end, when the new tables replace the old: "
@@ -425,14 +418,15 @@ def run(argv: list[str] | None = None, source_factory: SourceFactory | None = No
     (``newsbeam replay``)."""
     options = prepare_options(argv)
     opts = options.view_as(NewsbeamOptions)
-    p = beam.Pipeline(runner=local_runner(options), options=options)
     source = source_factory(opts) if source_factory else None
     # Nothing is written before the graph is built: a refused run touches nothing.
     # A dry run only translates the job: nothing to stage, and no bucket to look at.
     dry_run = bool(options.view_as(TestOptions).dry_run)
     staging = staging_folder(opts.output) if opts.output and stages(options) and not dry_run else None
     output_existed = staging is not None and _present(_absolute(opts.output))
-    build_pipeline(p, options, source=source, tables_at=staging)
+    plan = resolve(options, source_given=source is not None, tables_at=staging)  # before Beam's own checks
+    p = beam.Pipeline(runner=local_runner(options), options=options)
+    wire(p, plan, source)
     try:
         return _run_built(p, options, source, staging)
     finally:

@@ -44,10 +44,12 @@ class TagTopics(beam.PTransform):
     """Articles -> the same articles with topics, primary_topic,
     topic_scores, topic_evidence and topic_taxonomy."""
 
-    def __init__(self, taxonomy_text: str, *, min_score: float, min_share: float):
+    def __init__(self, taxonomy_text: str, params: ScoringParams | None = None, **scoring: float):
+        """``params``, or the :class:`ScoringParams` fields to change from
+        their defaults (``min_score=``, ``min_share=``)."""
         super().__init__()
         self.taxonomy_text = taxonomy_text
-        self.params = ScoringParams(min_score=min_score, min_share=min_share)
+        self.params = params or ScoringParams(**scoring)
 
     def expand(self, articles):
         return articles | "Tag" >> beam.ParDo(TagTopicsFn(self.taxonomy_text, self.params))

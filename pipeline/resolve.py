@@ -1,0 +1,452 @@
+"""Resolving a run: flags and environment -> one frozen :class:`RunPlan`.
+
+:func:`resolve` is the one step that turns options into decisions: it
+runs every check (the flags, the Dataflow settings, the parameter sets of
+``transforms.core.params``) and every read a run needs before any worker
+starts (the --input listing, the manifest's header, the feed list, the
+taxonomy), and raises ``ValueError`` naming the flag at fault.  What it
+returns is all ``pipeline.graph.wire`` needs: the graph reads no option
+and no file of its own.
+
+Call it before ``beam.Pipeline(options)`` is built: Beam's own validation
+goes looking for a default bucket over the network, which the Dataflow
+checks here refuse first.
+"""
+
+from __future__ import annotations
+
+import os
+import posixpath
+from dataclasses import dataclass, field
+from datetime import UTC, datetime, timedelta
+
+from apache_beam.io.filesystems import FileSystems
+from apache_beam.options.pipeline_options import GoogleCloudOptions, PipelineOptions, StandardOptions, TestOptions
+
+from pipeline.options import NewsbeamOptions, validate, validate_dataflow
+from transforms.core.feeds import parse_feed_list
+from transforms.core.fetch import FetchPolicy, parse_networks
+from transforms.core.manifest import MANIFEST_NAME, ManifestError, check_header
+from transforms.core.params import DedupParams, LanguageParams, ScoringParams
+from transforms.core.taxonomy import TaxonomyError, packaged_taxonomy_text, parse_taxonomy
+from transforms.core.timeparse import parse_time
+from transforms.extract import StreamTiming
+from transforms.feeds import FeedSettings
+from transforms.read import COMPRESSED_SUFFIXES, HTML_SUFFIXES, JSONL_SUFFIXES, TEXT_SUFFIXES, WatchSpec, kind_of
+from transforms.write import WindowSpec
+
+TEMP_FOLDER = ".newsbeam-tmp"
+# A batch run writes its tables into OUTPUT/<STAGING_PREFIX><run id>/ and
+# swaps them in once it succeeded (pipeline.run), so a failed run never
+# leaves OUTPUT half-replaced.
+STAGING_PREFIX = ".newsbeam-staging-"
+LOCAL_RUNNERS = (None, "DirectRunner", "BundleBasedDirectRunner", "SwitchingDirectRunner", "FnApiRunner")
+_GLOB_CHARS = "*?["
+
+
+# --- the plan ----------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class InputPlan:
+    """What --input resolves to: the pattern to match, the root that relative
+    paths (and doc ids) are taken from, and how many files match now."""
+
+    pattern: str
+    root: str
+    matched: int
+
+
+@dataclass(frozen=True)
+class Manifest:
+    """The sidecar manifest: its file, the folder its paths are relative
+    to, and its header line (checked; the workers parse the rows)."""
+
+    path: str
+    folder: str
+    header: str
+
+
+@dataclass(frozen=True)
+class FilesSource:
+    """Documents in files: --input (listed once, or watched) with its manifest."""
+
+    input: InputPlan
+    manifest: Manifest | None
+    max_bytes: int
+    watch: WatchSpec | None = None
+
+    @property
+    def expected_files(self) -> int | None:
+        """Files the read should find (a watched folder's are not known)."""
+        return None if self.watch else self.input.matched
+
+
+@dataclass(frozen=True)
+class FeedsSource:
+    """RSS/Atom feeds polled ``polls`` times (None: until the job is stopped)."""
+
+    urls: tuple[str, ...]
+    settings: FeedSettings
+    poll_seconds: float
+    polls: int | None
+
+
+@dataclass(frozen=True)
+class PubSubSource:
+    """A Pub/Sub subscription or topic whose messages are pages, texts or URLs to fetch."""
+
+    subscription: str | None
+    topic: str | None
+    settings: FeedSettings
+    max_bytes: int
+
+
+Source = FilesSource | FeedsSource | PubSubSource
+
+
+@dataclass(frozen=True)
+class Extraction:
+    min_chars: int
+    favor_precision: bool
+
+
+@dataclass(frozen=True)
+class Topics:
+    """The taxonomy's YAML text (read and checked here, so workers need no
+    file of their own) and the score's parameters."""
+
+    taxonomy_text: str = field(repr=False)
+    scoring: ScoringParams
+
+
+@dataclass(frozen=True)
+class Timing:
+    """Event time: ``lateness_seconds`` is how long a late record may still
+    come (dedup keeps its state that long, batch too); ``stream`` (the
+    lateness gate) and ``window`` (the write windows) are set for a
+    streaming run only."""
+
+    streaming: bool
+    lateness_seconds: int
+    stream: StreamTiming | None = None
+    window: WindowSpec | None = None
+
+
+@dataclass(frozen=True)
+class OutputPlan:
+    """Where the tables go and what their rows are stamped with.
+
+    ``tables_at`` is where they are written: ``output`` itself, or the
+    staging folder a run swaps in at its end.  ``pinned_ingest``: every row
+    carries ``ingested_at`` (a batch run, or a pinned --ingested_at);
+    otherwise each carries its arrival (streaming).
+    """
+
+    output: str
+    tables_at: str
+    temp: str
+    row_group_size: int
+    ingested_at: datetime
+    pinned_ingest: bool
+
+    @property
+    def pinned(self) -> datetime | None:
+        """The ingest time stamped on every row, or None when rows carry their arrival."""
+        return self.ingested_at if self.pinned_ingest else None
+
+
+@dataclass(frozen=True)
+class RunPlan:
+    """Everything a run's graph is built from.  ``source`` is None when the
+    caller gives the Read step itself (``newsbeam replay``)."""
+
+    source: Source | None
+    extraction: Extraction
+    language: LanguageParams
+    topics: Topics
+    dedup: DedupParams
+    deduplicate: bool  # False with --no_dedup: every article its own story
+    timing: Timing
+    output: OutputPlan
+
+
+# --- resolving ---------------------------------------------------------------
+
+
+def resolve(options: PipelineOptions, source_given: bool = False, tables_at: str | None = None) -> RunPlan:
+    """The plan the options describe, checked, with every build-time file read.
+
+    ``source_given``: the caller brings its own Read step, so no source flag
+    is needed (or read).  ``tables_at``: where the tables are written when
+    not straight into --output (a staging folder).
+    """
+    opts = options.view_as(NewsbeamOptions)
+    validate_dataflow(options)
+    validate(opts, needs_input=not source_given)
+    language = LanguageParams.from_options(opts)
+    dedup = DedupParams.from_options(opts)
+    scoring = ScoringParams.from_options(opts)
+    standard = options.view_as(StandardOptions)
+    streaming = bool(standard.streaming)
+    # A dry run (newsbeam plan) reads nothing from Cloud Storage: it may have no credentials.
+    offline = bool(options.view_as(TestOptions).dry_run)
+    check_output(opts.output)
+    if not (opts.overwrite or updating(options) or (offline and _is_remote(opts.output))):
+        if not output_is_empty(opts.output):
+            raise ValueError(f"--output {opts.output!r} is not empty; choose another folder or pass --overwrite")
+    source = None if source_given else resolve_source(opts, streaming, standard.runner, offline)
+    taxonomy = resolve_taxonomy(opts, offline)
+    pinned_ingest = not streaming or opts.ingested_at is not None
+    stream, window = stream_timing(opts, pinned_ingest) if streaming else (None, None)
+    tables = _absolute(tables_at or opts.output)
+    return RunPlan(
+        source=source,
+        extraction=Extraction(min_chars=opts.min_chars, favor_precision=opts.favor_precision),
+        language=language,
+        topics=Topics(taxonomy, scoring),
+        dedup=dedup,
+        deduplicate=opts.dedup,
+        timing=Timing(streaming, round(opts.allowed_lateness_hours * 3600), stream, window),
+        output=OutputPlan(
+            output=_absolute(opts.output),
+            tables_at=tables,
+            temp=temp_root(options, tables),
+            row_group_size=opts.row_group_size,
+            ingested_at=run_ingested_at(opts),
+            pinned_ingest=pinned_ingest,
+        ),
+    )
+
+
+def resolve_source(opts: NewsbeamOptions, streaming: bool, runner: str | None = None, offline: bool = False) -> Source:
+    """The source the flags name, with its files listed and read."""
+    if opts.input_subscription or opts.input_topic:
+        if not streaming:
+            raise ValueError("--input_subscription/--input_topic read an endless stream: pass --streaming")
+        return PubSubSource(opts.input_subscription, opts.input_topic, fetch_settings(opts), opts.max_bytes)
+    if opts.feeds:
+        urls = read_feed_list(opts.feeds, offline)
+        polls = 1 if opts.once else opts.polls
+        if polls is None and not streaming:
+            raise ValueError("--feeds polls until stopped: pass --streaming, or --once / --polls N for a bounded run")
+        if polls is None and runner in LOCAL_RUNNERS:
+            raise ValueError(
+                "--feeds without --once or --polls polls forever, which needs a streaming runner "
+                "(Dataflow, Flink): the local DirectRunner cannot run an endless poll. Use --polls N here."
+            )
+        return FeedsSource(tuple(urls), fetch_settings(opts), opts.poll_seconds, polls)
+    watch = None
+    if opts.polls is not None or streaming:
+        watch = WatchSpec(opts.poll_seconds, opts.polls)
+        if opts.polls is None and runner in LOCAL_RUNNERS:
+            raise ValueError(
+                "--input with --streaming watches the folder until stopped, which needs a streaming runner "
+                "(Dataflow, Flink): the local DirectRunner cannot run an endless watch. Use --polls N here."
+            )
+    inputs = plan_input(opts.input, watch=watch is not None, offline=offline)
+    return FilesSource(inputs, find_manifest(opts.manifest, inputs.root, offline), opts.max_bytes, watch)
+
+
+def _is_remote(path: str) -> bool:
+    return "://" in path
+
+
+def _absolute(path: str) -> str:
+    return path if _is_remote(path) else os.path.abspath(path)
+
+
+def _offline_refusal(flag: str, path: str) -> ValueError:
+    return ValueError(
+        f"--{flag} {path!r} is read when the graph is built, and a dry run does not reach Cloud Storage: "
+        "give a local copy to plan with"
+    )
+
+
+def read_at_build(flag: str, spec: str, offline: bool) -> bytes:
+    """The bytes of a small file a flag names, read when the graph is built
+    (so a missing or bad file fails before any worker starts)."""
+    path = _absolute(spec)
+    if offline and _is_remote(path):
+        raise _offline_refusal(flag, spec)
+    if not FileSystems.exists(path):
+        raise ValueError(f"--{flag} {spec!r} does not exist")
+    with FileSystems.open(path) as fh:
+        return fh.read()
+
+
+def plan_input(spec: str, watch: bool = False, offline: bool = False) -> InputPlan:
+    """What --input matches; a watched folder may start empty, but must exist.
+
+    ``offline`` (a dry run, ``newsbeam plan``) lists nothing in Cloud
+    Storage: a bucket's files are then counted by the workers only.
+    """
+    spec = _absolute(spec)
+    is_file = False
+    if any(c in spec for c in _GLOB_CHARS):
+        prefix = spec[: min(spec.index(c) for c in _GLOB_CHARS if c in spec)]
+        root = prefix.rsplit("/", 1)[0] if "/" in prefix else "."
+        pattern = spec
+    elif spec.endswith("/") or (not _is_remote(spec) and os.path.isdir(spec)):
+        root = spec.rstrip("/")
+        pattern = root + "/**"
+    else:
+        root = posixpath.dirname(spec)
+        pattern = spec
+        is_file = True
+    if offline and _is_remote(spec):
+        return InputPlan(pattern, root, 0)
+    if watch:  # listed by the workers, again and again; a bucket is not listed at graph-build time
+        if is_file or (not _is_remote(root) and not os.path.isdir(root)):
+            raise ValueError(f"--input {spec!r} is not a folder (or a glob in one) to watch: create it first")
+        return InputPlan(pattern, root, 0)
+    found = FileSystems.match([pattern])[0].metadata_list
+    if not found:
+        raise ValueError(f"--input {spec!r} matches no files")
+    if not any(kind_of(m.path) for m in found):
+        raise ValueError(f"--input {spec!r} has no documents to read: {_skipped(m.path for m in found)}; {READABLE}")
+    return InputPlan(pattern, root, len(found))
+
+
+READABLE = (
+    "newsbeam reads "
+    + ", ".join("/".join(group) for group in (HTML_SUFFIXES, TEXT_SUFFIXES, JSONL_SUFFIXES))
+    + f", optionally compressed ({', '.join(COMPRESSED_SUFFIXES)})"
+)
+
+
+def _extension(path: str) -> str:
+    """'.warc.gz' for a compressed file, '.pdf', or '(none)'."""
+    parts = posixpath.basename(path).lower().split(".")[1:]
+    if len(parts) >= 2 and f".{parts[-1]}" in COMPRESSED_SUFFIXES:
+        return f".{parts[-2]}.{parts[-1]}"
+    return f".{parts[-1]}" if parts else "(none)"
+
+
+def _skipped(paths) -> str:
+    """'3 files skipped (.warc.gz 2, .pdf 1)': what a folder holds instead of documents."""
+    counts: dict[str, int] = {}
+    for path in paths:
+        counts[_extension(path)] = counts.get(_extension(path), 0) + 1
+    total = sum(counts.values())
+    listed = ", ".join(f"{ext} {n}" for ext, n in sorted(counts.items(), key=lambda kv: (-kv[1], kv[0])))
+    return f"{total} file{'s' if total != 1 else ''} skipped ({listed})"
+
+
+def find_manifest(flag: str | None, root: str, offline: bool = False) -> Manifest | None:
+    """The sidecar manifest --manifest names (``flag``), else manifest.csv in
+    the input's ``root`` if there is one; None for 'none' or no manifest."""
+    if flag and flag.lower() == "none":
+        return None
+    path = _absolute(flag) if flag else FileSystems.join(root, MANIFEST_NAME)
+    if offline and _is_remote(path):
+        if flag:
+            raise _offline_refusal("manifest", flag)
+        return None  # whether the bucket has one is not known offline
+    if not FileSystems.exists(path):
+        if flag:
+            raise ValueError(f"--manifest {flag!r} does not exist")
+        return None
+    with FileSystems.open(path) as fh:
+        header = fh.readline().decode("utf-8-sig").rstrip("\r\n")
+    try:
+        check_header(header)
+    except ManifestError as exc:
+        raise ValueError(f"--manifest {path!r}: {exc}") from exc
+    return Manifest(path=path, folder=path.rsplit("/", 1)[0], header=header)
+
+
+def resolve_manifest(opts: NewsbeamOptions, plan: InputPlan, offline: bool = False) -> tuple[str, str, str] | None:
+    """(path, folder, header) of the manifest, for ``newsbeam replay`` and
+    ``newsbeam publish``, which still unpack it; use :func:`find_manifest`."""
+    found = find_manifest(opts.manifest, plan.root, offline)
+    return (found.path, found.folder, found.header) if found else None
+
+
+def output_is_empty(output: str) -> bool:
+    """Whether ``output`` holds no file (a killed run's staging folder aside:
+    it is newsbeam's own, and no table of the output)."""
+    root = _absolute(output).rstrip("/") + "/"
+    found = FileSystems.match([FileSystems.join(_absolute(output), "**")])[0].metadata_list
+    return all(m.path.startswith(root + STAGING_PREFIX) for m in found)
+
+
+def check_output(output: str) -> None:
+    """An --output that names a file cannot become a folder of tables."""
+    path = _absolute(output)
+    if not _is_remote(path) and os.path.exists(path) and not os.path.isdir(path):
+        raise ValueError(f"--output {output!r} is a file, not a folder")
+
+
+def resolve_taxonomy(opts: NewsbeamOptions, offline: bool = False) -> str:
+    """The taxonomy's YAML text, read and checked at graph-build time so a
+    bad --taxonomy fails before any worker starts, and workers never need
+    the file itself."""
+    if not opts.taxonomy:
+        return packaged_taxonomy_text()
+    text = read_at_build("taxonomy", opts.taxonomy, offline).decode("utf-8")
+    try:
+        parse_taxonomy(text)
+    except TaxonomyError as exc:
+        mark, problem = getattr(exc.__cause__, "problem_mark", None), getattr(exc.__cause__, "problem", None)
+        if mark is not None and problem:  # YAML's own message spans lines, with a drawing of the spot
+            raise ValueError(
+                f"--taxonomy {opts.taxonomy!r}: not valid YAML at line {mark.line + 1}, column {mark.column + 1}: "
+                f"{problem}"
+            ) from exc
+        raise ValueError(f"--taxonomy {opts.taxonomy!r}: {exc}") from exc
+    return text
+
+
+def run_ingested_at(opts: NewsbeamOptions) -> datetime:
+    pinned = parse_time(opts.ingested_at) if opts.ingested_at else None
+    return pinned or datetime.now(UTC).replace(microsecond=0)
+
+
+def updating(options: PipelineOptions) -> bool:
+    """Whether this launch replaces a running Dataflow job (``--update``):
+    the new job takes over the old one's windows, state and output folder."""
+    return bool(options.view_as(GoogleCloudOptions).update)
+
+
+def temp_root(options: PipelineOptions, output: str) -> str:
+    temp_location = options.view_as(GoogleCloudOptions).temp_location
+    return FileSystems.join(temp_location or _absolute(output), TEMP_FOLDER)
+
+
+def stream_timing(opts: NewsbeamOptions, pinned_ingest: bool) -> tuple[StreamTiming, WindowSpec]:
+    """The lateness gate and the write windows of a streaming run.
+
+    The gate rejects what arrives more than --allowed_lateness_hours after
+    its event time.  The windows accept late rows for that long plus one
+    window (at least an hour) more: a row that passed the gate can still
+    take a while through dedup, and the runner drops what is later than
+    the windows allow without a trace.
+    """
+    lateness = timedelta(hours=opts.allowed_lateness_hours)
+    size = round(opts.window_minutes * 60)
+    slack = max(size, 3600)
+    window = WindowSpec(size_seconds=size, allowed_lateness_seconds=round(lateness.total_seconds()) + slack)
+    return StreamTiming(lateness, pinned_ingest=pinned_ingest), window
+
+
+def fetch_settings(opts: NewsbeamOptions) -> FeedSettings:
+    policy = FetchPolicy(
+        timeout=opts.fetch_timeout,
+        max_bytes=opts.max_bytes,
+        max_redirects=opts.fetch_max_redirects,
+        max_retries=opts.fetch_retries,
+        backoff_seconds=opts.fetch_backoff_seconds,
+        allow_networks=parse_networks(opts.allow_networks),
+    )
+    return FeedSettings(policy, rate_per_host=opts.requests_per_host, seen_days=opts.feed_seen_days)
+
+
+def read_feed_list(spec: str, offline: bool = False) -> list[str]:
+    """The --feeds file's URLs, read at graph-build time (it is small, and a
+    bad list should fail before any worker starts)."""
+    text = read_at_build("feeds", spec, offline).decode("utf-8-sig", "replace")
+    try:
+        return parse_feed_list(text)
+    except ValueError as exc:
+        raise ValueError(f"--feeds {spec!r}: {exc}") from exc
