@@ -152,11 +152,11 @@ def wire(p: beam.Pipeline, plan: RunPlan, source: beam.PTransform | None = None)
         prefix_chars=plan.language.prefix_chars, min_prob=plan.language.min_prob, seed=plan.language.seed
     )
     articles = articles | "TagTopics" >> TagTopics(plan.topics.taxonomy_text, plan.topics.scoring)
-    # State waits as long as a late record may still come.
-    dedup = {**plan.dedup.transform_kwargs(), "lateness_seconds": timing.lateness_seconds}
     # --no_dedup still tells apart the records that share a URL.
     stage = Deduplicate if plan.deduplicate else SingleStories
-    deduped = articles | "Dedup" >> stage(**dedup, streaming=timing.streaming)
+    deduped = articles | "Dedup" >> stage(
+        plan.dedup, lateness_seconds=timing.lateness_seconds, streaming=timing.streaming
+    )
     articles_written = deduped["articles"] | "WriteArticles" >> write_table("articles", output, timing.window)
     duplicates_written = deduped["duplicates"] | "WriteDuplicates" >> write_table("duplicates", output, timing.window)
     rejects = (read["rejects"], extracted["rejects"]) | "CollectRejects" >> beam.Flatten()

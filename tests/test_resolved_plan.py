@@ -25,6 +25,7 @@ from transforms.core.fetch import FetchPolicy
 from transforms.core.minhash import SimilarityThresholds
 from transforms.core.params import DedupParams, LanguageParams, Params, ScoringParams, add_flags
 from transforms.core.taxonomy import packaged_taxonomy_text
+from transforms.dedup import Deduplicate
 
 HEADER = "file,outlet,url,published,lang"
 PAGE = "<html><head><title>T</title></head><body><p>text</p></body></html>"
@@ -69,15 +70,9 @@ def test_parameter_sets_come_from_their_flags(tmp_path, folder):
     )  # fmt: skip
     assert plan.dedup == DedupParams(bands=16, rows=8, horizon_days=0.5)
     assert plan.deduplicate is False
-    assert plan.dedup.transform_kwargs() == {
-        "num_perm": 128,
-        "shingle_size": 3,
-        "bands": 16,
-        "rows": 8,
-        "thresholds": SimilarityThresholds(jaccard=0.5, containment=0.8),
-        "horizon_seconds": 43_200,
-        "max_reps": 100,
-    }
+    dedup = Deduplicate(plan.dedup, lateness_seconds=plan.timing.lateness_seconds)
+    assert dedup.thresholds == SimilarityThresholds(jaccard=0.5, containment=0.8)
+    assert dedup.horizon_us == 43_200 * 1_000_000 and dedup.keep_us == (43_200 + 24 * 3600) * 1_000_000
     assert plan.topics.scoring == ScoringParams(min_score=5.0)
     assert plan.language == LanguageParams(seed=7)
     assert plan.extraction.min_chars == 20 and plan.extraction.favor_precision is False

@@ -100,6 +100,23 @@ def test_late_copy_is_deduplicated_into_a_late_pane_of_its_own_date(tmp_path):
     assert read_table(out, "rejects").num_rows == 0
 
 
+def test_allowed_lateness_keeps_dedup_state_for_as_long(tmp_path):
+    """--allowed_lateness_hours reaches dedup: a copy of the first seed
+    arriving 5 days late (over the 3-day horizon plus the default day of
+    lateness, within the 200 hours allowed here) still finds its first
+    copy's state and joins its story, instead of starting a new one."""
+    out = tmp_path / "out"
+    flags = ("--late_copies", "1", "--late_by_hours", "120", "--allowed_lateness_hours", "200")
+    assert _replay(SEEDS, out, *flags) == 0
+    first = min(_seed_times().items(), key=lambda kv: kv[1])
+    (copy,) = read_table(out, "duplicates").to_pylist()
+    articles = read_table(out).to_pylist()
+    original = next(r for r in articles if r["source_uri"].endswith(first[0]))
+    assert copy["source_uri"].endswith(f"{first[0]}#late-copy-1") and copy["duplicate_kind"] == "exact"
+    assert copy["story_id"] == copy["duplicate_of"] == original["doc_id"]
+    assert len(articles) == 5 and read_table(out, "rejects").num_rows == 0
+
+
 def test_copy_later_than_the_allowed_lateness_is_a_late_reject(tmp_path):
     out = tmp_path / "out"
     flags = ("--late_copies", "2", "--late_by_hours", "3", "--allowed_lateness_hours", "2")

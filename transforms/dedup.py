@@ -83,8 +83,12 @@ from transforms.core.dedup_steps import (
     resolve_copies,
 )
 from transforms.core.minhash import MinHasher, SimilarityThresholds, band_keys
+from transforms.core.params import DedupParams
 
 BY_DOC = "by_doc"
+# The MinHash permutations' seed: fixed, so signatures (and the streaming
+# state keyed by their bands) are the same in every run and every process.
+MINHASH_SEED = 1
 RESOLVE_HOPS = 3
 _MS = 1000
 
@@ -404,33 +408,20 @@ class Deduplicate(beam.PTransform):
     """articles -> {'articles': first copies, 'duplicates': later copies}.
 
     ``streaming`` picks the stateful form (unbounded input); batch runs the
-    grouped form.  Both decide the same for data that is not late.
+    grouped form.  Both decide the same for data that is not late.  State
+    is kept ``lateness_seconds`` past the horizon, as long as a late
+    record may still come.
     """
 
     def __init__(
-        self,
-        *,
-        num_perm: int = 128,
-        shingle_size: int = 3,
-        bands: int = 32,
-        rows: int = 4,
-        thresholds: SimilarityThresholds = SimilarityThresholds(),
-        horizon_seconds: int = 3 * 86_400,
-        max_reps: int = 100,
-        lateness_seconds: int = 86_400,
-        seed: int = 1,
-        streaming: bool = False,
-    ):
+        self, params: DedupParams = DedupParams(), *, lateness_seconds: int = 86_400, streaming: bool = False
+    ) -> None:
         super().__init__()
-        if bands * rows > num_perm:
-            raise ValueError(f"bands x rows ({bands} x {rows}) exceeds num_perm ({num_perm})")
-        self.hashing = {"num_perm": num_perm, "shingle_size": shingle_size, "seed": seed}
-        self.bands = bands
-        self.rows = rows
-        self.thresholds = thresholds
-        self.horizon_us = horizon_seconds * MICROS
-        self.max_reps = max_reps
-        self.keep_us = (horizon_seconds + lateness_seconds) * MICROS
+        self.params = params
+        self.hashing = {"num_perm": params.num_perm, "shingle_size": params.shingle_size, "seed": MINHASH_SEED}
+        self.thresholds = SimilarityThresholds(jaccard=params.jaccard, containment=params.containment)
+        self.horizon_us = round(params.horizon_days * 86_400) * MICROS
+        self.keep_us = self.horizon_us + lateness_seconds * MICROS
         self.streaming = streaming
 
     def identify(self) -> IdentifyRecords:
@@ -441,15 +432,15 @@ class Deduplicate(beam.PTransform):
         form = _Form(self.streaming)
         identified = articles | "Identify" >> self.identify()
         keyed_by_text = identified.main | "KeyByText" >> beam.ParDo(KeyByTextFn())
-        exact = form.ordered(keyed_by_text, "Text", "Exact", ExactStep(self.horizon_us), COPIES, MATCHED)
+        exact_step = ExactStep(self.horizon_us, self.keep_us)
+        exact = form.ordered(keyed_by_text, "Text", "Exact", exact_step, COPIES, MATCHED)
         signed = exact.main | "Signature" >> beam.ParDo(
-            SignatureFn(**self.hashing, bands=self.bands, rows=self.rows)
+            SignatureFn(**self.hashing, bands=self.params.bands, rows=self.params.rows)
         ).with_outputs(BY_DOC, main="bands")
-        verdicts = form.ordered(
-            signed.bands, "Band", "CompareInBand", BandStep(self.thresholds, self.horizon_us, self.max_reps)
-        )
+        band_step = BandStep(self.thresholds, self.horizon_us, self.params.max_reps, self.keep_us)
+        verdicts = form.ordered(signed.bands, "Band", "CompareInBand", band_step)
         gathered = (signed[BY_DOC], verdicts) | "GatherVerdicts" >> beam.Flatten()
-        decided = form.decide(gathered, self.bands)
+        decided = form.decide(gathered, self.params.bands)
         copies = (decided[COPIES], exact[COPIES], identified[COPIES]) | "GatherCopies" >> beam.Flatten()
         matched = (decided[MATCHED], exact[MATCHED]) | "GatherMatched" >> beam.Flatten()
         resolved = []
@@ -475,10 +466,10 @@ class SingleStories(beam.PTransform):
     """What ``--no_dedup`` runs: every article is its own story; only a
     later record of an already-seen URL with the same story is a copy."""
 
-    def __init__(self, **dedup: Any):
-        """``dedup``: the keyword arguments of :class:`Deduplicate`."""
+    def __init__(self, params: DedupParams = DedupParams(), **run: Any) -> None:
+        """``run``: ``lateness_seconds`` and ``streaming``, as for :class:`Deduplicate`."""
         super().__init__()
-        self.identify = Deduplicate(**dedup).identify()
+        self.identify = Deduplicate(params, **run).identify()
 
     def expand(self, articles):
         identified = articles | "Identify" >> self.identify

@@ -122,16 +122,19 @@ class IdentifyStep(OrderedStep):
 class ExactStep(OrderedStep):
     """Key: the normalized-text hash.  The first document within the
     horizon goes on; a later one is its exact copy, and tells the resolver
-    what it matched (a same-URL copy of it may be waiting there)."""
+    what it matched (a same-URL copy of it may be waiting there).  The
+    first copy is kept ``keep_us`` (the horizon plus the allowed lateness),
+    so a copy arriving late still finds it."""
 
-    def __init__(self, horizon_us: int) -> None:
-        self.keep_us = horizon_us
+    def __init__(self, horizon_us: int, keep_us: int | None = None) -> None:
+        self.horizon_us = horizon_us
+        self.keep_us = horizon_us if keep_us is None else keep_us
 
     def tie(self, value: dict[str, Any]) -> str:
         return value["doc_id"]
 
     def decide(self, state, items, complete):
-        first, decided = run_exact(state, items, self.keep_us)
+        first, decided = run_exact(state, items, self.horizon_us)
         outs, copies = [], 0
         for article, ts_us, earlier in decided:
             if earlier is None:
@@ -155,11 +158,16 @@ class BandStep(OrderedStep):
     it matches.  Streaming also reports "no match in this band" (Decide
     counts a verdict from every band before it decides); in a complete
     group all verdicts are in anyway, and leaving the misses out spares
-    the shuffle nearly one element per band per document."""
+    the shuffle nearly one element per band per document.  Representatives
+    are kept ``keep_us`` (the horizon plus the allowed lateness), so a copy
+    arriving late still finds its story."""
 
-    def __init__(self, thresholds: SimilarityThresholds, horizon_us: int, max_reps: int) -> None:
+    def __init__(
+        self, thresholds: SimilarityThresholds, horizon_us: int, max_reps: int, keep_us: int | None = None
+    ) -> None:
         self.thresholds = thresholds
-        self.keep_us = horizon_us
+        self.horizon_us = horizon_us
+        self.keep_us = horizon_us if keep_us is None else keep_us
         self.max_reps = max_reps
 
     def tie(self, value: Fingerprint) -> str:
@@ -169,7 +177,8 @@ class BandStep(OrderedStep):
         return []
 
     def decide(self, state, items, complete):
-        reps, verdicts, dropped = run_band(state, [i[2] for i in items], self.thresholds, self.keep_us, self.max_reps)
+        fps = [i[2] for i in items]
+        reps, verdicts, dropped = run_band(state, fps, self.thresholds, self.horizon_us, self.max_reps)
         outs = [Out(None, fp.ts_us, (fp.doc_id, Verdict(m))) for fp, m in verdicts if m is not None or not complete]
         return reps, outs, {"representatives_dropped": dropped}
 

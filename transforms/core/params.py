@@ -18,8 +18,6 @@ import typing
 from dataclasses import dataclass, field
 from typing import Any, ClassVar
 
-from transforms.core.minhash import SimilarityThresholds
-
 
 class Params:
     """What the parameter dataclasses share: their flags' prefix and how
@@ -125,19 +123,6 @@ class DedupParams(Params):
         if not self.horizon_days > 0:
             raise ValueError(f"--{self.flag('horizon_days')} must be positive, got {self.horizon_days!r}")
 
-    def transform_kwargs(self) -> dict[str, Any]:
-        """The keyword arguments of ``transforms.dedup.Deduplicate`` (and
-        ``SingleStories``) these parameters give; ``lateness_seconds`` and
-        ``streaming`` are the run's, not dedup's."""
-        return {
-            "num_perm": self.num_perm,
-            "shingle_size": self.shingle_size,
-            "bands": self.bands,
-            "rows": self.rows,
-            "thresholds": SimilarityThresholds(jaccard=self.jaccard, containment=self.containment),
-            "horizon_seconds": round(self.horizon_days * 86_400),
-            "max_reps": self.max_reps,
-        }
 
 
 @dataclass(frozen=True)
