@@ -21,7 +21,6 @@ import pyarrow as pa
 from apache_beam.io.filesystems import FileSystems
 from apache_beam.options.pipeline_options import PipelineOptions
 
-# plan_input and resolve_manifest are imported from here by pipeline.replay and pipeline.publish.
 from pipeline.resolve import (
     FeedsSource,
     FilesSource,
@@ -29,9 +28,7 @@ from pipeline.resolve import (
     PubSubSource,
     RunPlan,
     Source,
-    plan_input,  # noqa: F401
     resolve,
-    resolve_manifest,  # noqa: F401
 )
 from transforms.common import (
     ARTICLE_FILES,
@@ -148,9 +145,7 @@ def wire(p: beam.Pipeline, plan: RunPlan, source: beam.PTransform | None = None)
         favor_precision=plan.extraction.favor_precision,
         stream=timing.stream,
     )
-    articles = extracted["articles"] | "DetectLanguage" >> DetectLanguage(
-        prefix_chars=plan.language.prefix_chars, min_prob=plan.language.min_prob, seed=plan.language.seed
-    )
+    articles = extracted["articles"] | "DetectLanguage" >> DetectLanguage(plan.language)
     articles = articles | "TagTopics" >> TagTopics(plan.topics.taxonomy_text, plan.topics.scoring)
     # --no_dedup still tells apart the records that share a URL.
     stage = Deduplicate if plan.deduplicate else SingleStories

@@ -17,16 +17,15 @@ import argparse
 import sys
 from datetime import UTC, datetime
 
-from apache_beam.io.filesystem import CompressionTypes
 from apache_beam.io.filesystems import FileSystems
 from apache_beam.options.pipeline_options import PipelineOptions
 
-from pipeline.graph import plan_input, resolve_manifest
 from pipeline.options import PUBSUB_TOPIC, NewsbeamOptions
+from pipeline.resolve import find_manifest, plan_input
 from pipeline.run import error_line
 from transforms.core.manifest import parse_manifest
 from transforms.core.records import DocMeta
-from transforms.read import kind_of, relative_to
+from transforms.read import READ_ERRORS, kind_of, problem_of, read_document, relative_to
 
 MAX_MESSAGE_BYTES = 10_000_000  # Pub/Sub's limit is 10 MB per message
 
@@ -36,20 +35,23 @@ def messages(folder: str, manifest_flag: str | None = None) -> list[tuple[bytes,
     opts = PipelineOptions(["--input", folder] + (["--manifest", manifest_flag] if manifest_flag else []))
     nopts = opts.view_as(NewsbeamOptions)
     plan = plan_input(folder)
-    spec = resolve_manifest(nopts, plan)
+    found = find_manifest(nopts.manifest, plan.root)
     manifest: dict[str, DocMeta] = {}
     manifest_dir = plan.root
-    if spec:
-        with FileSystems.open(spec[0]) as fh:
+    if found:
+        with FileSystems.open(found.path) as fh:
             manifest = parse_manifest(fh.read().decode("utf-8-sig"))
-        manifest_dir = spec[1]
+        manifest_dir = found.folder
     out = []
     for metadata in FileSystems.match([plan.pattern])[0].metadata_list:
         kind = kind_of(metadata.path)
         if kind not in ("html", "text"):
             continue
-        with FileSystems.open(metadata.path, compression_type=CompressionTypes.AUTO) as fh:
-            data = fh.read(MAX_MESSAGE_BYTES + 1)
+        try:  # a truncated archive must not go out as a shorter document
+            data = read_document(metadata.path, MAX_MESSAGE_BYTES)
+        except READ_ERRORS as exc:
+            problem = problem_of(exc)
+            raise ValueError(f"cannot read {metadata.path}: {problem.reason}: {problem.detail}") from exc
         meta = manifest.get(relative_to(metadata.path, manifest_dir), DocMeta())
         attrs = {"kind": kind, "path": relative_to(metadata.path, plan.root)}
         for key in ("url", "outlet", "title", "lang"):

@@ -25,8 +25,8 @@ from datetime import UTC, datetime
 from apache_beam.io.filesystems import FileSystems
 from apache_beam.options.pipeline_options import PipelineOptions, StandardOptions
 
-from pipeline.graph import plan_input, resolve_manifest
 from pipeline.options import NewsbeamOptions
+from pipeline.resolve import find_manifest, plan_input
 from transforms.core.encoding import DecodeError, decode_bytes
 from transforms.core.eventtime import choose_event_time
 from transforms.core.extract import ExtractionError, HtmlExtractor
@@ -101,12 +101,12 @@ def record_event_time(record: bytes | ReadProblem, mtime: datetime | None, extra
 
 def plan_replay(opts: NewsbeamOptions, late_copies: int, late_by_hours: float) -> ReplayDocuments:
     plan = plan_input(opts.input)
-    manifest_spec = resolve_manifest(opts, plan)
+    found = find_manifest(opts.manifest, plan.root)
     manifest: dict[str, DocMeta] = {}
     manifest_dir = None
-    if manifest_spec:
-        path, manifest_dir, _ = manifest_spec
-        with FileSystems.open(path) as fh:
+    if found:
+        manifest_dir = found.folder
+        with FileSystems.open(found.path) as fh:
             manifest = parse_manifest(fh.read().decode("utf-8-sig"))
     extractor = HtmlExtractor(favor_precision=opts.favor_precision)
     items: list[ReplayItem] = []

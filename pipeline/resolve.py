@@ -356,13 +356,6 @@ def find_manifest(flag: str | None, root: str, offline: bool = False) -> Manifes
     return Manifest(path=path, folder=path.rsplit("/", 1)[0], header=header)
 
 
-def resolve_manifest(opts: NewsbeamOptions, plan: InputPlan, offline: bool = False) -> tuple[str, str, str] | None:
-    """(path, folder, header) of the manifest, for ``newsbeam replay`` and
-    ``newsbeam publish``, which still unpack it; use :func:`find_manifest`."""
-    found = find_manifest(opts.manifest, plan.root, offline)
-    return (found.path, found.folder, found.header) if found else None
-
-
 def output_is_empty(output: str) -> bool:
     """Whether ``output`` holds no file (a killed run's staging folder aside:
     it is newsbeam's own, and no table of the output)."""

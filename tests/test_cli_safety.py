@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import hashlib
 import os
+import shutil
 import subprocess
 import sys
 from pathlib import Path
@@ -274,6 +275,19 @@ def test_publish_without_credentials_is_one_clear_line(tmp_path, monkeypatch, ca
     line = _one_line(err)
     assert line.startswith("newsbeam publish: error: no Google Cloud credentials") and "no-such-key.json" in line
     assert out == ""
+
+
+def test_publish_refuses_a_truncated_archive_before_sending_anything(tmp_path, capsys):
+    import gzip
+
+    folder = tmp_path / "docs"
+    shutil.copytree(SEEDS, folder)
+    whole = gzip.compress((SEEDS / "000_bbe93062319f189f.txt").read_bytes())
+    (folder / "cut.txt.gz").write_bytes(whole[: len(whole) // 2])
+    code, out, err = _run(capsys, "publish", str(folder), "--topic", "projects/p/topics/t")
+    line = _one_line(err)
+    assert code == 2 and out == ""
+    assert line.startswith("newsbeam publish: error: cannot read ") and "cut.txt.gz: unreadable: Truncated" in line
 
 
 @pytest.mark.parametrize("args", [["--help"], ["run", "--help"]])

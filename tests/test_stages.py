@@ -184,8 +184,8 @@ def test_a_stage_clock_counts_its_own_work_not_the_steps_fused_after_it():
 _HEAVY_STAGES = {
     "extract": "from transforms.extract import ExtractFn; "
                "fn = ExtractFn(min_chars=200, ingested_at=datetime(2026, 1, 1, tzinfo=UTC))",
-    "language": "from transforms.language import DetectLanguageFn; "
-                "fn = DetectLanguageFn(prefix_chars=2000, min_prob=0.8, seed=0)",
+    "language": "from transforms.language import DetectLanguageFn; from transforms.core.params import LanguageParams; "
+                "fn = DetectLanguageFn(LanguageParams(prefix_chars=2000))",
     "topics": "from transforms.topics import TagTopicsFn; from transforms.core.topics import ScoringParams; "
               "from transforms.core.taxonomy import packaged_taxonomy_text; "
               "fn = TagTopicsFn(packaged_taxonomy_text(), ScoringParams())",

@@ -10,20 +10,20 @@ import apache_beam as beam
 
 from transforms.common import NamedCounters, StageDoFn, timed_stage
 from transforms.core.langid import LanguageDetector
+from transforms.core.params import LanguageParams
 from transforms.shutdown import skip_last_collection
 
 
 class DetectLanguageFn(StageDoFn):
     STAGE = "language"
 
-    def __init__(self, *, prefix_chars: int, min_prob: float, seed: int):
-        self.prefix_chars = prefix_chars
-        self.min_prob = min_prob
-        self.seed = seed
+    def __init__(self, params: LanguageParams):
+        self.params = params
 
     def setup(self) -> None:
         super().setup()
-        self._detector = LanguageDetector(seed=self.seed, prefix_chars=self.prefix_chars, min_prob=self.min_prob)
+        p = self.params
+        self._detector = LanguageDetector(seed=p.seed, prefix_chars=p.prefix_chars, min_prob=p.min_prob)
         self._counters = NamedCounters("lang.")
         skip_last_collection()
 
@@ -40,13 +40,11 @@ class DetectLanguageFn(StageDoFn):
 
 
 class DetectLanguage(beam.PTransform):
-    def __init__(self, *, prefix_chars: int = 1000, min_prob: float = 0.80, seed: int = 0):
+    """articles -> articles with ``lang``, ``lang_prob`` and ``lang_source``."""
+
+    def __init__(self, params: LanguageParams = LanguageParams()):
         super().__init__()
-        self.prefix_chars = prefix_chars
-        self.min_prob = min_prob
-        self.seed = seed
+        self.params = params
 
     def expand(self, articles):
-        return articles | "Detect" >> beam.ParDo(
-            DetectLanguageFn(prefix_chars=self.prefix_chars, min_prob=self.min_prob, seed=self.seed)
-        )
+        return articles | "Detect" >> beam.ParDo(DetectLanguageFn(self.params))
