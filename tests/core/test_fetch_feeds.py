@@ -11,7 +11,6 @@ from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 import pytest
-from pytest_httpserver import HTTPServer
 from werkzeug import Response
 
 from tests.conftest import DATA
@@ -95,15 +94,6 @@ def test_pacer_spaces_requests_per_host():
     pacer("b")  # another host does not wait
     assert waits == pytest.approx([0.1, 0.25])
     assert pacer.slots == pytest.approx({"a": 100.6, "b": 100.6})
-
-
-@pytest.fixture
-def server():
-    s = HTTPServer(host="127.0.0.1", port=0)
-    s.start()
-    yield s
-    s.clear()
-    s.stop()
 
 
 def _fetcher(**policy) -> Fetcher:

@@ -14,7 +14,6 @@ import time
 from collections.abc import Callable, Iterator
 
 import pytest
-from pytest_httpserver import HTTPServer
 from werkzeug import Response
 
 from transforms.core.fetch import Fetcher, FetchError, FetchPolicy, address_refusal, parse_networks
@@ -77,15 +76,6 @@ def test_allow_networks_still_opens_what_it_lists():
     assert address_refusal("100.100.100.200", parse_networks("100.64.0.0/10")) is None
     assert address_refusal("::ffff:127.0.0.1", LOCAL) is None  # the connection goes to 127.0.0.1
     assert address_refusal("127.0.0.2", LOCAL) is not None
-
-
-@pytest.fixture
-def server():
-    s = HTTPServer(host="127.0.0.1", port=0)
-    s.start()
-    yield s
-    s.clear()
-    s.stop()
 
 
 @pytest.mark.parametrize(

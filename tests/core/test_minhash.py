@@ -6,7 +6,7 @@ import sys
 import pytest
 
 from tests.conftest import ROOT, SEEDS
-from transforms.core.dedup import Fingerprint, Match, best_match, route, run_band, run_exact
+from transforms.core.dedup import Copy, Fingerprint, Match, Matched, best_match, route, run_band, run_exact
 from transforms.core.minhash import MinHasher, SimilarityThresholds, band_keys, is_same_story, shingles
 from transforms.core.normalize import normalize_for_hashing
 from transforms.core.textclean import clean_text
@@ -133,13 +133,13 @@ def test_exact_stage_keeps_the_first_copy_per_horizon():
 
 
 def test_route_forwards_copies_of_copies_until_the_last_hop():
-    copy = ({"doc_id": "x"}, 5)
-    done, forward, unresolved = route("e", ("r", 1), [copy], last_hop=False)
-    assert done == [] and forward == [("r", 1, {"doc_id": "x"}, 5)] and unresolved == 0
-    done, forward, unresolved = route("e", ("r", 1), [copy], last_hop=True)
-    assert done == [({"doc_id": "x"}, 5, "r")] and unresolved == 1
-    done, _, _ = route("r", ("r", 1), [copy], last_hop=False)
-    assert done == [({"doc_id": "x"}, 5, "r")]
+    copy = Copy({"doc_id": "x"}, 5, 2)
+    done, forward, unresolved = route("e", Matched("r", 1, 2), [copy], last_hop=False)
+    assert done == [] and forward == [("r", Copy({"doc_id": "x"}, 5, 1))] and unresolved == 0
+    done, forward, unresolved = route("e", Matched("r", 1, 2), [copy], last_hop=True)
+    assert done == [({"doc_id": "x", "story_id": "r"}, 5)] and unresolved == 1
+    done, _, _ = route("r", Matched("r", 1, 1), [copy], last_hop=False)
+    assert done == [({"doc_id": "x", "story_id": "r"}, 5)]
 
 
 def test_best_match_prefers_similarity_then_earliest():

@@ -85,7 +85,7 @@ _MAX_REPLACEMENT_RATIO = 0.01
 
 
 class DecodeError(ValueError):
-    """The bytes are not text we can read; ``reason`` is a stable keyword."""
+    """The bytes are not readable text; ``reason`` is a stable keyword."""
 
     def __init__(self, reason: str, detail: str) -> None:
         super().__init__(f"{reason}: {detail}")

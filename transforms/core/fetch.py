@@ -327,7 +327,7 @@ class Fetcher:
                     raise FetchError(
                         "http_error",
                         f"HTTP {response.status}, Retry-After {advised:.0f} s is over the "
-                        f"{self.policy.max_retry_after:.0f} s we wait",
+                        f"{self.policy.max_retry_after:.0f} s newsbeam waits at most",
                         url,
                         response.status,
                     )
