@@ -4,7 +4,7 @@ VENV   := .venv
 PY     := $(VENV)/bin/python
 PIP    := $(PY) -m pip install --quiet --disable-pip-version-check
 
-.PHONY: run test lint clean eval-dedup eval-topics bench plan lock template-metadata
+.PHONY: run test lint clean eval-dedup eval-topics eval-extract bench plan lock template-metadata
 
 # requirements.lock and the Dataflow image are for this Python.
 LOCK_PYTHON := 3.11
@@ -49,6 +49,11 @@ eval-dedup: $(VENV)/.installed-eval
 eval-topics: $(VENV)/.installed-test
 	$(PY) -m tests.topics_eval.evaluate --json eval-topics.json
 
+## eval-extract: body, headline, publication day and time against the publishers' ground truth (Zyte benchmark
+## and Fundus pages from ../shared/corpora), beside bare trafilatura, and the per-page cost of extraction
+eval-extract: $(VENV)/.installed-test
+	$(PY) -m tests.extract_eval.evaluate --json eval-extract.json
+
 $(VENV)/.installed-bench: setup.py $(LOCK) | $(PY)
 	$(PIP) -r $(LOCK) -e '.[bench]'
 	touch $@ $(VENV)/.installed-run
@@ -80,4 +85,4 @@ lint: $(VENV)/.installed-test
 	$(PY) -m ruff format --check .
 
 clean:
-	rm -rf out/ plan/ .bench/ .pytest_cache build *.egg-info eval-dedup.json eval-topics.json
+	rm -rf out/ plan/ .bench/ .pytest_cache build *.egg-info eval-dedup.json eval-topics.json eval-extract.json

@@ -1,0 +1,92 @@
+"""The evaluation pages: the Zyte article-extraction benchmark and the Fundus
+parser test pages, each with its publisher's (or annotator's) ground truth.
+
+Both archives come from ``../shared/corpora`` (unpacked with its own
+``unpack`` script, idempotently).  Pages are returned in a fixed order
+(sorted by id), so every run scores the same pages the same way.
+"""
+
+from __future__ import annotations
+
+import gzip
+import json
+import subprocess
+from dataclasses import dataclass
+from pathlib import Path
+
+ARCHIVES = ("html-zyte-benchmark", "html-fundus")
+
+
+@dataclass(frozen=True)
+class Page:
+    corpus: str  # "zyte" or "fundus"
+    id: str  # unique within the corpus; also the file name stem in the pipeline's input
+    html: bytes
+    url: str | None
+    body: str  # the ground-truth article body
+    title: str | None = None  # Fundus only
+    published: str | None = None  # Fundus only: the publisher's publishing_date, as written there
+
+
+def unpack(corpora: Path, dest: Path) -> Path:
+    script = corpora / "unpack"
+    if not script.exists():
+        raise SystemExit(f"no corpora at {corpora}: pass --corpora DIR (the folder with 'unpack' and *.tar.xz)")
+    subprocess.run([str(script), str(dest), *ARCHIVES], check=True, capture_output=True, text=True)
+    return dest
+
+
+def zyte_pages(root: Path) -> list[Page]:
+    base = root / "html-zyte-benchmark" / "article-extraction-benchmark"
+    truth = json.loads((base / "ground-truth.json").read_text(encoding="utf-8"))
+    pages = []
+    for key in sorted(truth):
+        html = gzip.decompress((base / "html" / f"{key}.html.gz").read_bytes())
+        pages.append(Page("zyte", key, html, truth[key].get("url"), truth[key].get("articleBody") or ""))
+    return pages
+
+
+def zyte_trafilatura_output(root: Path) -> dict[str, str]:
+    """trafilatura 2.0.0's published answers (the benchmark's output/trafilatura.json)."""
+    path = root / "html-zyte-benchmark" / "article-extraction-benchmark" / "output" / "trafilatura.json"
+    data = json.loads(path.read_text(encoding="utf-8"))
+    data = data.get("output", data)
+    return {key: (value.get("articleBody") or "") for key, value in data.items()}
+
+
+def fundus_body(body: dict) -> str:
+    """A Fundus body as text: the summary, then each section's headline and
+    paragraphs, one per line."""
+    lines = list(body.get("summary") or [])
+    for section in body.get("sections") or []:
+        lines += list(section.get("headline") or [])
+        lines += list(section.get("paragraphs") or [])
+    return "\n".join(lines)
+
+
+def fundus_pages(root: Path) -> list[Page]:
+    """One page per parser version: ``<Publisher>.json`` holds the versions
+    (V1, V1_1, V2, ...) in the order of the publisher's dated page files."""
+    base = root / "html-fundus" / "fundus" / "tests" / "resources" / "parser" / "test_data"
+    pages = []
+    for truth_path in sorted(base.glob("*/*.json")):
+        truth = json.loads(truth_path.read_text(encoding="utf-8"))
+        meta = json.loads((truth_path.parent / "meta.info").read_text(encoding="utf-8"))
+        files = sorted(truth_path.parent.glob(f"{truth_path.stem}_*.html.gz"))
+        versions = sorted(truth)
+        if len(files) != len(versions):
+            raise ValueError(f"{truth_path}: {len(versions)} versions but {len(files)} pages")
+        for version, path in zip(versions, files, strict=True):
+            value = truth[version]
+            pages.append(
+                Page(
+                    "fundus",
+                    f"{truth_path.parent.name}_{path.name.removesuffix('.html.gz')}",
+                    gzip.decompress(path.read_bytes()),
+                    (meta.get(path.name) or {}).get("url"),
+                    fundus_body(value.get("body") or {}),
+                    value.get("title"),
+                    value.get("publishing_date"),
+                )
+            )
+    return pages
