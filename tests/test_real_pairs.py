@@ -1,0 +1,28 @@
+"""The labelled real wire-copy pairs behind ``make eval-dedup``: well formed,
+big enough, and split into a frozen test part that does not move."""
+
+from __future__ import annotations
+
+from collections import Counter
+
+from tests.dedup_eval.real_pairs import LABELS, Pair, load_pairs, score
+
+
+def test_the_labelled_set_is_whole_and_its_test_part_frozen():
+    pairs = load_pairs()
+    assert len(pairs) >= 200 and len({p.pair_id for p in pairs}) == len(pairs)
+    assert {p.label for p in pairs} == set(LABELS)
+    assert all(p.a.strip() and p.b.strip() and p.a != p.b for p in pairs)
+    parts = Counter(p.part for p in pairs)
+    assert 0.3 < parts["test"] / len(pairs) < 0.5
+    # The part is a function of the id alone: the same pair is always in it.
+    assert Pair("FR/x.txt|SK/y.txt", "copy", "a", "b").part == Pair("FR/x.txt|SK/y.txt", "different", "c", "d").part
+    for label in LABELS:
+        assert Counter(p.part for p in pairs if p.label == label)["test"] >= 10, label
+
+
+def test_pair_scores_count_what_they_say():
+    pairs = [Pair(str(i), label, "a", "b") for i, label in enumerate(["copy", "copy", "different", "rewrite"])]
+    s = score("m", "dev", pairs, [True, False, True, True])
+    assert (s.copy_recall, s.different_merged, s.rewrites_merged) == (0.5, 1, 1)
+    assert s.f1 == 0.5  # precision 1/2, recall 1/2
