@@ -27,6 +27,7 @@ from pipeline.graph import TABLE_SPECS, TABLES, wire
 from pipeline.options import NewsbeamOptions, beam_help, check_flags, endless, is_dataflow, run_help
 from pipeline.resolve import STAGING_PREFIX, TEMP_FOLDER, resolve, temp_root
 from transforms.common import (
+    ALREADY_INGESTED,
     ARTICLE_FILES,
     ARTICLE_ROWS,
     DOCUMENTS_IN,
@@ -65,6 +66,9 @@ class Summary:
     articles: int | None = 0
     duplicates: int | None = 0
     rejects: int | None = 0
+    # Records an earlier run already wrote into the output (an --append
+    # run's identity step finds them): accounted for, not written again.
+    already_ingested: int | None = 0
     article_files: int = 0
     rejects_by_reason: dict[str, int] = field(default_factory=dict)
     languages: dict[str, int] = field(default_factory=dict)
@@ -83,12 +87,13 @@ class Summary:
 
     @property
     def balanced(self) -> bool | None:
-        """Whether every record in is an article, a duplicate or a reject;
-        None when a count is unknown (it cannot be checked)."""
-        counts = (self.documents_in, self.articles, self.duplicates, self.rejects)
+        """Whether every record in is an article, a duplicate, a reject or
+        already in the output; None when a count is unknown (it cannot be
+        checked)."""
+        counts = (self.documents_in, self.articles, self.duplicates, self.rejects, self.already_ingested)
         if any(n is None for n in counts):
             return None
-        return self.documents_in == self.articles + self.duplicates + self.rejects
+        return self.documents_in == self.articles + self.duplicates + self.rejects + self.already_ingested
 
     def render(self, output: str) -> str:
         articles = "unknown" if self.articles is None else f"{self.articles}  in {self.article_files} file(s)"
@@ -101,6 +106,8 @@ class Summary:
             f"  duplicates        {_known(self.duplicates)}  under {FileSystems.join(output, 'duplicates')}",
             f"  rejects           {_known(self.rejects)}  under {FileSystems.join(output, 'rejects')}",
         ]
+        if self.already_ingested:
+            lines.append(f"  already ingested  {self.already_ingested}  (in the output from an earlier run)")
         for reason, n in sorted(self.rejects_by_reason.items(), key=lambda kv: (-kv[1], kv[0])):
             lines.append(f"    {reason:<28} {n}")
         if self.extracted_by:
@@ -117,8 +124,8 @@ class Summary:
         if self.stage_seconds:
             stages = sorted(self.stage_seconds.items(), key=lambda kv: -kv[1])
             lines.append("  time in stages    " + ", ".join(f"{k} {_seconds(v)}" for k, v in stages))
-        check = "records in = articles + duplicates + rejects:"
-        rows = (self.articles, self.duplicates, self.rejects)
+        check = "records in = articles + duplicates + rejects + already_ingested:"
+        rows = (self.articles, self.duplicates, self.rejects, self.already_ingested)
         if balanced is None and all(n is None for n in rows):
             lines.append(f"  {check} unknown (this runner reports no metrics)")
         elif balanced is None:
@@ -126,9 +133,8 @@ class Summary:
             lines.append(f"  {check} unknown = {written}  (this runner reports no metrics)")
         else:
             verdict = "ok" if balanced else "MISMATCH: some records are unaccounted for"
-            lines.append(
-                f"  {check} {self.documents_in} = {self.articles} + {self.duplicates} + {self.rejects}  {verdict}"
-            )
+            written = " + ".join(str(n) for n in rows)
+            lines.append(f"  {check} {self.documents_in} = {written}  {verdict}")
         return "\n".join(lines)
 
 
@@ -166,6 +172,7 @@ def summarize(result, elapsed: float) -> Summary:
             articles=None,
             duplicates=None,
             rejects=None,
+            already_ingested=None,
         )
     summary = Summary(
         state=str(result.state),
@@ -176,9 +183,12 @@ def summarize(result, elapsed: float) -> Summary:
         articles=counters.get(ARTICLE_ROWS, 0),
         duplicates=counters.get(DUPLICATE_ROWS, 0),
         rejects=counters.get(REJECT_ROWS, 0),
+        already_ingested=counters.get(ALREADY_INGESTED, 0),
         article_files=counters.get(ARTICLE_FILES, 0),
     )
     for name, value in counters.items():
+        if name == ALREADY_INGESTED:
+            continue  # a line of its own
         if name.startswith("rejects.") and value:
             summary.rejects_by_reason[name.removeprefix("rejects.")] = value
         elif name.startswith("lang.") and value:
@@ -202,7 +212,9 @@ def _count(values) -> dict[str, int]:
     return counts
 
 
-def summarize_tables(output: str, documents_in: int | None, state: str, elapsed: float) -> Summary:
+def summarize_tables(
+    output: str, documents_in: int | None, state: str, elapsed: float, already_ingested: int | None = 0
+) -> Summary:
     """A summary read back from the Parquet written: for bounded streaming
     runs, and for runs on a runner that reports no metrics.
 
@@ -216,7 +228,9 @@ def summarize_tables(output: str, documents_in: int | None, state: str, elapsed:
     article_files, rejects_by_reason, languages, extracted_by and topics
     (of the articles table), and dedup: ``stories`` (article rows) and
     ``<kind>_copies`` by the duplicates' ``duplicate_kind`` (same_url,
-    exact, near).  Not in any table, so left empty: files_skipped,
+    exact, near).  ``already_ingested`` is the caller's to give: 0 for a
+    run without prior state (nothing can be in the output already), None
+    otherwise (no row says so).  Not in any table, so left empty: files_skipped,
     repeated_entries, stage_seconds, and the dedup counts that are no row
     (url_variants, representatives_dropped, unresolved_copies).  The
     tables cannot tell a run without dedup either: its articles count as
@@ -244,6 +258,7 @@ def summarize_tables(output: str, documents_in: int | None, state: str, elapsed:
         articles=articles.num_rows,
         duplicates=duplicates.num_rows,
         rejects=rejects.num_rows,
+        already_ingested=already_ingested,
         article_files=len(files),
         rejects_by_reason=_count(reasons),
         languages=_count(articles["lang"].to_pylist()),

@@ -77,7 +77,7 @@ def test_console_script_runs_and_prints_the_summary(tmp_path):
     done = _cli("run", "--input", str(SEEDS), "--output", str(tmp_path / "out"), cwd=tmp_path)
     assert done.returncode == 0, done.stderr
     assert "articles written  5" in done.stdout and "languages         ar 5" in done.stdout
-    assert "5 = 5 + 0 + 0  ok" in done.stdout
+    assert "5 = 5 + 0 + 0 + 0  ok" in done.stdout
 
 
 def test_module_entry_point_and_clear_error(tmp_path):

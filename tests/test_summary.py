@@ -8,10 +8,11 @@ import pyarrow as pa
 import pyarrow.parquet as pq
 from apache_beam.runners.portability.fn_api_runner import fn_runner
 
-from pipeline.run import exit_code, summarize, summarize_tables
+from pipeline.run import Summary, exit_code, summarize, summarize_tables
 from tests.conftest import SEEDS
+from transforms.common import ALREADY_INGESTED, ARTICLE_ROWS, DOCUMENTS_IN
 
-UNKNOWN = "records in = articles + duplicates + rejects: unknown (this runner reports no metrics)"
+UNKNOWN = "records in = articles + duplicates + rejects + already_ingested: unknown (this runner reports no metrics)"
 
 
 def _table(path, **columns) -> None:
@@ -34,6 +35,13 @@ def test_a_summary_read_from_the_tables_counts_stories_and_copies_by_kind(tmp_pa
     assert summary.rejects_by_reason == {"read.empty": 1}
 
 
+class _Counter:
+    def __init__(self, name: str, value: int) -> None:
+        self.key = type("Key", (), {"metric": type("Metric", (), {"name": name})()})()
+        self.committed = value
+        self.attempted = value
+
+
 class _NoMetrics:
     def __init__(self, state: str) -> None:
         self.state = state
@@ -51,7 +59,7 @@ def test_a_runner_without_metrics_leaves_the_counts_unknown_not_zero():
         summary = summarize(result, 1.0)
         text = summary.render("out")
         assert summary.balanced is None and summary.documents_in is None
-        assert UNKNOWN in text and "0 = 0 + 0 + 0" not in text and " ok" not in text
+        assert UNKNOWN in text and "0 = 0 + 0 + 0 + 0" not in text and " ok" not in text
         assert exit_code(summary) == 0  # nothing says a record is missing
     assert exit_code(summarize(_NoMetrics("FAILED"), 1.0)) == 1
 
@@ -68,7 +76,37 @@ def test_a_done_run_without_metrics_reads_its_counts_back_from_the_tables(run_pi
     assert exit_code(summary) == 0
     printed = capsys.readouterr().out
     assert (
-        "records in = articles + duplicates + rejects: unknown = 5 + 0 + 0  (this runner reports no metrics)" in printed
+        "records in = articles + duplicates + rejects + already_ingested: unknown = 5 + 0 + 0 + 0  (this runner reports no metrics)"
+        in printed
     )
     saved = json.loads((out / "_summary.json").read_text())
     assert saved["documents_in"] is None and saved["articles"] == 5
+
+
+def test_records_already_in_the_output_balance_the_count_and_are_shown():
+    counted = Summary(state="DONE", elapsed_seconds=1.0, documents_in=10, articles=4, duplicates=2, rejects=1,
+                      already_ingested=3)  # fmt: skip
+    text = counted.render("out")
+    assert counted.balanced is True and exit_code(counted) == 0
+    assert "records in = articles + duplicates + rejects + already_ingested: 10 = 4 + 2 + 1 + 3  ok" in text
+    assert "already ingested  3" in text
+    fresh = Summary(state="DONE", elapsed_seconds=1.0, documents_in=7, articles=4, duplicates=2, rejects=1)
+    assert "records in = articles + duplicates + rejects + already_ingested: 7 = 4 + 2 + 1 + 0  ok" in fresh.render("o")
+    short = Summary(state="DONE", elapsed_seconds=1.0, documents_in=10, articles=4, duplicates=2, rejects=1)
+    assert short.balanced is False and exit_code(short) == 1
+
+
+def test_the_already_ingested_counter_fills_its_own_field_not_the_dedup_line():
+    class _Counted:
+        state = "DONE"
+
+        def metrics(self):
+            return self
+
+        def query(self, _filter):
+            names = {DOCUMENTS_IN: 5, ARTICLE_ROWS: 3, ALREADY_INGESTED: 2, "dedup.stories": 3}
+            return {"counters": [_Counter(n, v) for n, v in names.items()]}
+
+    summary = summarize(_Counted(), 1.0)
+    assert summary.already_ingested == 2 and summary.balanced is True
+    assert "already_ingested" not in summary.dedup

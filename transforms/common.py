@@ -30,6 +30,9 @@ REJECT_FILES = "rejects_files_written"
 TOPICS_PREFIX = "topics."
 STAGE_TIME_PREFIX = "stage_us."
 FEED_REPEATED_ENTRIES = "feed.repeated_entries"  # feed entries skipped as already listed
+# Records whose doc_id and text an earlier run already wrote into the output
+# (an --append run): accounted for, not written again.
+ALREADY_INGESTED = "dedup.already_ingested"
 
 # Input hint of every keyed stateful step: string keys get a deterministic coder.
 KEYED = tuple[str, Any]
