@@ -79,13 +79,17 @@ from transforms.core.dedup_steps import (
     IdentifyStep,
     OrderedStep,
     Out,
+    StatePart,
     decide_document,
+    matched_of,
+    matched_part,
     resolve_copies,
 )
 from transforms.core.minhash import MinHasher, SimilarityThresholds, band_keys
 from transforms.core.params import DedupParams
 
 BY_DOC = "by_doc"
+STATE = "state"
 # The MinHash permutations' seed: fixed, so signatures (and the streaming
 # state keyed by their bands) are the same in every run and every process.
 MINHASH_SEED = 1
@@ -133,20 +137,33 @@ class _StepFn(StageDoFn):
 
 class GroupedStepFn(_StepFn):
     """Batch form of an ordered step: one key's ``(ts_us, value)`` pairs
-    after a GroupByKey, decided at once."""
+    after a GroupByKey, decided at once, starting from what an earlier run
+    kept under the key (its :class:`StatePart` rows, in the same group).
+    ``save_state``: also send on what the key keeps now, for the next run."""
 
-    def __init__(self, step: OrderedStep) -> None:
+    def __init__(self, step: OrderedStep, save_state: bool = False) -> None:
         self.step = step
+        self.save_state = save_state
 
     def setup(self) -> None:
         super().setup()
         self.step.setup()
 
     @timed_stage
-    def process(self, element: tuple[str, Iterable[tuple[int, Any]]]) -> Iterator:
-        items = in_order([(ts_us, self.step.tie(value), value) for ts_us, value in element[1]])
-        _, outs, counts = self.step.decide(self.step.initial(), items, complete=True)
+    def process(self, element: tuple[str, Iterable[tuple[int, Any] | StatePart]]) -> Iterator:
+        key, values = element
+        items, parts = [], []
+        for value in values:
+            if isinstance(value, StatePart):
+                parts.append(value)
+            else:
+                items.append((value[0], self.step.tie(value[1]), value[1]))
+        state = self.step.load(parts) if parts else self.step.initial()
+        state, outs, counts = self.step.decide(state, in_order(items), complete=True)
         yield from self._emit((outs, counts))
+        if self.save_state:
+            for part in self.step.save(key, state):
+                yield beam.pvalue.TaggedOutput(STATE, part)
 
 
 class StatefulStepFn(_StepFn):
@@ -354,6 +371,26 @@ def _with_ts(element: tuple[str, Any], ts=beam.DoFn.TimestampParam) -> tuple[str
     return element[0], (_micros(ts), element[1])
 
 
+def _prior_of(part: StatePart, step: str) -> Iterator[tuple[str, StatePart]]:
+    if part.step == step:
+        yield part.key, part
+
+
+def _prior_matched(part: StatePart) -> Iterator[tuple[str, Matched]]:
+    if part.step == "matched":
+        yield part.key, matched_of(part)
+
+
+def _event_us(article: dict[str, Any]) -> int:
+    return round(article["event_time"].timestamp() * MICROS) // _MS * _MS
+
+
+def _kept(part: StatePart, clock_us: int | None, keep_us: int) -> bool:
+    """Whether a state row is still needed by a run whose newest event is
+    at ``clock_us``: as long as a record may still come that matches it."""
+    return clock_us is None or part.ts_us + keep_us >= clock_us
+
+
 class _Form:
     """How a keyed step reads its key's values: grouped (batch) or through
     state (streaming).  Each streaming shuffle declares its output as
@@ -361,21 +398,34 @@ class _Form:
     deterministic by contract, and fixed now, since a later change of key
     coder breaks Dataflow's ``--update``."""
 
-    def __init__(self, streaming: bool) -> None:
+    def __init__(self, streaming: bool, prior=None) -> None:
         self.streaming = streaming
+        # Batch only: the StatePart rows an earlier run kept, or None.
+        self.prior = prior
 
-    def _apply(self, keyed, by: str, label: str, batch_fn, stream_fn, outputs: tuple[str, ...], main: str, stamp: bool):
+    def _apply(self, keyed, by: str, label: str, batch_fn, stream_fn, outputs: tuple[str, ...], main: str, stamp: bool,
+               prior=None):  # fmt: skip
         if self.streaming:
             shuffled = keyed | f"Shuffle{by}" >> ReshufflePerKey().with_output_types(KEYED)
             pardo = beam.ParDo(stream_fn).with_input_types(KEYED)
         else:
             stamped = keyed | f"Stamp{by}" >> beam.Map(_with_ts) if stamp else keyed
+            if prior is not None:
+                stamped = (stamped, prior) | f"WithPrior{by}" >> beam.Flatten()
             shuffled = stamped | f"Group{by}" >> beam.GroupByKey()
             pardo = beam.ParDo(batch_fn)
         return shuffled | label >> (pardo.with_outputs(*outputs, main=main) if outputs else pardo)
 
     def ordered(self, keyed, by: str, label: str, step: OrderedStep, *outputs: str):
-        return self._apply(keyed, f"By{by}", label, GroupedStepFn(step), StatefulStepFn(step), outputs, "main", True)
+        """The step, and in batch what it keeps for the next run (the
+        ``state`` output) when an earlier run's state is given."""
+        saving = self.prior is not None and not self.streaming
+        prior = None
+        if saving:
+            prior = self.prior | f"Prior{by}" >> beam.FlatMap(_prior_of, step.name)
+            outputs = (*outputs, STATE)
+        batch = GroupedStepFn(step, save_state=saving)
+        return self._apply(keyed, f"By{by}", label, batch, StatefulStepFn(step), outputs, "main", True, prior)
 
     def decide(self, keyed, bands: int):
         outputs = (MATCHED, COPIES)
@@ -388,48 +438,65 @@ class _Form:
 
 class IdentifyRecords(beam.PTransform):
     """articles -> {'main': articles with a doc_id of their own, 'copies':
-    same-URL copies, keyed by the doc_id they repeat}.
+    same-URL copies, keyed by the doc_id they repeat; 'state' when
+    ``prior`` is given}.
 
     Every later step keys by doc_id, so two records that share one must be
     told apart first: a URL is evidence of identity, not proof (see
-    :func:`transforms.core.dedup.run_identity`)."""
+    :func:`transforms.core.dedup.run_identity`).  A record whose URL and
+    text an earlier run wrote (``prior``) is counted as
+    ``dedup.already_ingested`` and not written again."""
 
-    def __init__(self, *, hashing: dict[str, int], keep_us: int, streaming: bool):
+    def __init__(self, *, hashing: dict[str, int], keep_us: int, streaming: bool, prior=None):
         super().__init__()
-        self.step = IdentifyStep(hashing, SAME_URL_RULE, keep_us)
+        self.step = IdentifyStep(hashing, SAME_URL_RULE, keep_us, remember=prior is not None)
         self.streaming = streaming
+        self.prior = prior
 
     def expand(self, articles):
         keyed = articles | "KeyByUrl" >> beam.Map(_key_by_doc)
-        return _Form(self.streaming).ordered(keyed, "Url", "DecideIdentity", self.step, COPIES)
+        return _Form(self.streaming, self.prior).ordered(keyed, "Url", "DecideIdentity", self.step, COPIES)
 
 
 class Deduplicate(beam.PTransform):
-    """articles -> {'articles': first copies, 'duplicates': later copies}.
+    """articles -> {'articles': first copies, 'duplicates': later copies},
+    and 'state' (:class:`StatePart` rows) when ``prior`` is given.
 
     ``streaming`` picks the stateful form (unbounded input); batch runs the
     grouped form.  Both decide the same for data that is not late.  State
     is kept ``lateness_seconds`` past the horizon, as long as a late
-    record may still come.
+    record may still come.  ``prior`` (batch only): what an earlier run
+    kept (possibly nothing); each step starts from it, and what is still
+    needed at the end, by the newest event time seen, is the 'state'
+    output, so a run over one day after a run over the day before gives
+    the story_ids one run over both would.
     """
 
     def __init__(
-        self, params: DedupParams = DedupParams(), *, lateness_seconds: int = 86_400, streaming: bool = False
+        self,
+        params: DedupParams = DedupParams(),
+        *,
+        lateness_seconds: int = 86_400,
+        streaming: bool = False,
+        prior=None,
     ) -> None:
         super().__init__()
+        if prior is not None and streaming:
+            raise ValueError("a streaming job keeps dedup state in the runner, not in the output")
         self.params = params
         self.hashing = {"num_perm": params.num_perm, "shingle_size": params.shingle_size, "seed": MINHASH_SEED}
         self.thresholds = SimilarityThresholds(jaccard=params.jaccard, containment=params.containment)
         self.horizon_us = round(params.horizon_days * 86_400) * MICROS
         self.keep_us = self.horizon_us + lateness_seconds * MICROS
         self.streaming = streaming
+        self.prior = prior
 
     def identify(self) -> IdentifyRecords:
         """The first step: one doc_id per record (also what --no_dedup runs)."""
-        return IdentifyRecords(hashing=self.hashing, keep_us=self.keep_us, streaming=self.streaming)
+        return IdentifyRecords(hashing=self.hashing, keep_us=self.keep_us, streaming=self.streaming, prior=self.prior)
 
     def expand(self, articles):
-        form = _Form(self.streaming)
+        form = _Form(self.streaming, self.prior)
         identified = articles | "Identify" >> self.identify()
         keyed_by_text = identified.main | "KeyByText" >> beam.ParDo(KeyByTextFn())
         exact_step = ExactStep(self.horizon_us, self.keep_us)
@@ -438,19 +505,44 @@ class Deduplicate(beam.PTransform):
             SignatureFn(**self.hashing, bands=self.params.bands, rows=self.params.rows)
         ).with_outputs(BY_DOC, main="bands")
         band_step = BandStep(self.thresholds, self.horizon_us, self.params.max_reps, self.keep_us)
-        verdicts = form.ordered(signed.bands, "Band", "CompareInBand", band_step)
+        banded = form.ordered(signed.bands, "Band", "CompareInBand", band_step)
+        verdicts = banded.main if self.prior is not None else banded
         gathered = (signed[BY_DOC], verdicts) | "GatherVerdicts" >> beam.Flatten()
         decided = form.decide(gathered, self.params.bands)
         copies = (decided[COPIES], exact[COPIES], identified[COPIES]) | "GatherCopies" >> beam.Flatten()
-        matched = (decided[MATCHED], exact[MATCHED]) | "GatherMatched" >> beam.Flatten()
+        matched = [decided[MATCHED], exact[MATCHED]]
+        if self.prior is not None:
+            matched.append(self.prior | "PriorMatched" >> beam.FlatMap(_prior_matched))
+        matched = matched | "GatherMatched" >> beam.Flatten()
         resolved = []
         for hop in range(1, RESOLVE_HOPS + 1):
             gathered = (matched, copies) | f"GatherHop{hop}" >> beam.Flatten()
             hop_out = form.resolve(gathered, hop, self.keep_us, hop == RESOLVE_HOPS)
             resolved.append(hop_out.resolved)
             copies = hop_out[FORWARD]
-        duplicates = resolved | "CollectDuplicates" >> beam.Flatten()
-        return {"articles": decided.stories, "duplicates": duplicates}
+        out = {"articles": decided.stories, "duplicates": resolved | "CollectDuplicates" >> beam.Flatten()}
+        if self.prior is not None:
+            out["state"] = self._state(articles, identified, exact, banded, matched)
+        return out
+
+    def _state(self, articles, identified, exact, banded, matched):
+        """What the next run needs: each step's rows, and what every
+        document matched, less what the newest event time seen (in this
+        run or the state) has put out of reach."""
+        newest = (
+            (articles | "EventTimes" >> beam.Map(_event_us), self.prior | "StateTimes" >> beam.Map(lambda p: p.ts_us))
+            | "AllTimes" >> beam.Flatten()
+            | "Newest" >> beam.CombineGlobally(max).without_defaults()
+        )
+        rows = (
+            identified[STATE],
+            exact[STATE],
+            banded[STATE],
+            matched | "MatchedRows" >> beam.MapTuple(matched_part),
+        ) | "StateRows" >> beam.Flatten()
+        return rows | "StillNeeded" >> beam.Filter(
+            _kept, beam.pvalue.AsSingleton(newest, default_value=None), self.keep_us
+        )
 
 
 def _key_by_doc(article: dict[str, Any]) -> tuple[str, dict[str, Any]]:

@@ -256,12 +256,16 @@ def record_id(article: dict[str, Any]) -> str:
 
 @dataclass(frozen=True, slots=True)
 class Variant:
-    """One distinct story seen under a URL: the ``doc_id`` its records carry."""
+    """One distinct story seen under a URL: the ``doc_id`` its records
+    carry, and the hash of its normalized text.  ``prior``: it is already
+    in the output, from an earlier run."""
 
     doc_id: str
     ts_us: int
     values: bytes  # uint32 MinHash values
     size: int
+    text_key: str = ""
+    prior: bool = False
 
     def signature(self) -> Signature:
         return Signature(np.frombuffer(self.values, dtype=np.uint32), self.size)
@@ -277,6 +281,8 @@ class Identity:
     copy_of: str | None = None
     copy_of_ts_us: int = 0
     similarity: float = 1.0
+    # The same URL and the same text as a record an earlier run wrote.
+    already_ingested: bool = False
 
 
 def variant_doc_id(url_doc_id: str, rec_id: str, kind: str) -> str:
@@ -300,14 +306,21 @@ def run_identity(
     same story as a known variant (``thresholds`` on the estimated Jaccard
     or containment of shingles) is a ``same_url`` copy of the most
     similar one; any other is a new variant with a ``doc_id`` of its own.
-    ``complete``: no other record of this ``doc_id`` will come (a batch
-    group), so a lone record needs no signature."""
+    A record with the text of a ``prior`` variant (one an earlier run
+    wrote) is already ingested.  ``complete``: no other record of this
+    ``doc_id`` will come, now or in a later run, so a lone record needs no
+    signature."""
     if complete and not known and len(items) == 1:
         ts_us, _, article = items[0]
         return [], [(article, ts_us, Identity(article["doc_id"]))]
     out = []
     for ts_us, rec_id, article in items:
         url_doc_id = article["doc_id"]
+        text_key = exact_key(article["text"])
+        again = next((v for v in known if v.prior and v.text_key == text_key), None)
+        if again is not None:
+            out.append((article, ts_us, Identity(again.doc_id, already_ingested=True)))
+            continue
         sig = hasher.signature(article["text"])
         best: tuple[tuple[float, int, str], Variant, float] | None = None
         for variant in known:
@@ -322,6 +335,6 @@ def run_identity(
             out.append((article, ts_us, Identity(doc_id, target.doc_id, target.ts_us, score)))
             continue
         doc_id = url_doc_id if not known else variant_doc_id(url_doc_id, rec_id, "variant")
-        known = [*known, Variant(doc_id, ts_us, sig.values.tobytes(), sig.size)]
+        known = [*known, Variant(doc_id, ts_us, sig.values.tobytes(), sig.size, text_key)]
         out.append((article, ts_us, Identity(doc_id)))
     return known, out

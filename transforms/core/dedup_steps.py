@@ -11,11 +11,18 @@ The ordered steps (:class:`IdentifyStep`, :class:`ExactStep`,
 against what the key keeps; :func:`decide_document` and
 :func:`resolve_copies` gather a document's verdicts and join copies with
 what the document they matched matched.
+
+What the steps keep can also outlive a batch run: each step saves it as
+:class:`StatePart` rows (the ``OUTPUT/_state/dedup`` table) and loads it
+back in the next run, so a copy arriving tomorrow joins the story first
+seen today with the story_id one run over both days would give.
 """
 
 from __future__ import annotations
 
 from typing import Any, NamedTuple
+
+import pyarrow as pa
 
 from transforms.core.dedup import (
     EXACT,
@@ -50,6 +57,46 @@ class Out(NamedTuple):
     value: Any
 
 
+class StatePart(NamedTuple):
+    """One row of what a dedup step keeps, for the next run: under ``key``
+    of ``step``, a document and its event time, with what the step needs
+    of it (a signature's ``values`` and ``size``, the ``text_key`` of its
+    normalized text, or the ``target`` it matched)."""
+
+    step: str  # identify, exact, band or matched
+    key: str
+    doc_id: str
+    ts_us: int
+    values: bytes = b""
+    size: int = 0
+    text_key: str = ""
+    target: str = ""
+    target_ts_us: int = 0
+
+
+STATE_SCHEMA = pa.schema(
+    [
+        pa.field("step", pa.string(), nullable=False),
+        pa.field("key", pa.string(), nullable=False),
+        pa.field("doc_id", pa.string(), nullable=False),
+        pa.field("ts_us", pa.int64(), nullable=False),
+        pa.field("values", pa.binary(), nullable=False),
+        pa.field("size", pa.int64(), nullable=False),
+        pa.field("text_key", pa.string(), nullable=False),
+        pa.field("target", pa.string(), nullable=False),
+        pa.field("target_ts_us", pa.int64(), nullable=False),
+    ]
+)
+
+
+def matched_part(doc_id: str, matched: Matched) -> StatePart:
+    return StatePart("matched", doc_id, doc_id, matched.ts_us, target=matched.target, target_ts_us=matched.target_ts_us)
+
+
+def matched_of(part: StatePart) -> Matched:
+    return Matched(part.target, part.target_ts_us, part.ts_us)
+
+
 Counts = dict[str, int]
 Item = tuple[int, str, Any]  # (event time in microseconds, tie, value)
 
@@ -60,9 +107,18 @@ class OrderedStep:
     time what a value left in the state is kept."""
 
     keep_us: int
+    name: str  # the step's name in the state table
 
     def setup(self) -> None:
         """Build heavy objects (once per DoFn instance)."""
+
+    def save(self, key: str, state: Any) -> list[StatePart]:
+        """What the key keeps, as state rows."""
+        raise NotImplementedError
+
+    def load(self, parts: list[StatePart]) -> Any:
+        """The state a key's rows from an earlier run give."""
+        raise NotImplementedError
 
     def tie(self, value: Any) -> str:
         """What orders two values with one event time."""
@@ -86,10 +142,16 @@ class IdentifyStep(OrderedStep):
     """Key: the URL-derived doc_id.  Records with a doc_id of their own go
     on; a same-URL copy goes to the resolver keyed by the record it repeats."""
 
-    def __init__(self, hashing: dict[str, int], thresholds: SimilarityThresholds, keep_us: int) -> None:
+    name = "identify"
+
+    def __init__(
+        self, hashing: dict[str, int], thresholds: SimilarityThresholds, keep_us: int, remember: bool = False
+    ) -> None:
         self.hashing = hashing
         self.thresholds = thresholds
         self.keep_us = keep_us
+        # A later run needs every URL's signature, even a lone record's.
+        self.remember = remember
 
     def setup(self) -> None:
         self._hasher = MinHasher(**self.hashing)
@@ -101,9 +163,13 @@ class IdentifyStep(OrderedStep):
         return []
 
     def decide(self, state, items, complete):
+        complete = complete and not self.remember
         known, decided = run_identity(state, items, self._hasher, self.thresholds, complete=complete)
-        outs, counts = [], {"same_url_copies": 0, "url_variants": 0}
+        outs, counts = [], {"same_url_copies": 0, "url_variants": 0, "already_ingested": 0}
         for article, ts_us, identity in decided:
+            if identity.already_ingested:  # in the output already: counted, not written again
+                counts["already_ingested"] += 1
+                continue
             if identity.copy_of is None:
                 counts["url_variants"] += identity.doc_id != article["doc_id"]
                 outs.append(Out(None, ts_us, {**article, "doc_id": identity.doc_id}))
@@ -118,6 +184,13 @@ class IdentifyStep(OrderedStep):
         kept = [v for v in state if v.ts_us + self.keep_us >= now_us]
         return kept, min((v.ts_us for v in kept), default=None)
 
+    def save(self, key, state):
+        return [StatePart(self.name, key, v.doc_id, v.ts_us, v.values, v.size, v.text_key) for v in state]
+
+    def load(self, parts):
+        variants = (Variant(p.doc_id, p.ts_us, p.values, p.size, p.text_key, prior=True) for p in parts)
+        return sorted(variants, key=lambda v: (v.ts_us, v.doc_id))
+
 
 class ExactStep(OrderedStep):
     """Key: the normalized-text hash.  The first document within the
@@ -125,6 +198,8 @@ class ExactStep(OrderedStep):
     what it matched (a same-URL copy of it may be waiting there).  The
     first copy is kept ``keep_us`` (the horizon plus the allowed lateness),
     so a copy arriving late still finds it."""
+
+    name = "exact"
 
     def __init__(self, horizon_us: int, keep_us: int | None = None) -> None:
         self.horizon_us = horizon_us
@@ -151,6 +226,13 @@ class ExactStep(OrderedStep):
             return None, None
         return state, state[1]
 
+    def save(self, key, state):
+        return [] if state is None else [StatePart(self.name, key, state[0], state[1])]
+
+    def load(self, parts):
+        latest = max(parts, key=lambda p: (p.ts_us, p.doc_id))
+        return (latest.doc_id, latest.ts_us)
+
 
 class BandStep(OrderedStep):
     """Key: one LSH band of the signature.  Holds up to ``max_reps``
@@ -170,6 +252,8 @@ class BandStep(OrderedStep):
         self.keep_us = horizon_us if keep_us is None else keep_us
         self.max_reps = max_reps
 
+    name = "band"
+
     def tie(self, value: Fingerprint) -> str:
         return value.doc_id
 
@@ -185,6 +269,12 @@ class BandStep(OrderedStep):
     def expire(self, state, now_us):
         kept = expire(state, now_us, self.keep_us)
         return kept, min((r.ts_us for r in kept), default=None)
+
+    def save(self, key, state):
+        return [StatePart(self.name, key, r.doc_id, r.ts_us, r.values, r.size) for r in state]
+
+    def load(self, parts):
+        return sorted((Fingerprint(p.doc_id, p.ts_us, p.values, p.size) for p in parts), key=lambda r: r.order)
 
 
 def decide_document(doc_id: str, ts_us: int, messages: list[Waiting | Verdict]) -> tuple[list[Out], Counts]:
