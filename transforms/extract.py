@@ -18,10 +18,18 @@ import apache_beam as beam
 from apache_beam.transforms.window import TimestampedValue
 
 from transforms.common import REJECTS, NamedCounters, Rejects, StageDoFn, arrival_of, timed_stage
-from transforms.core.eventtime import choose_event_time, is_too_late, lateness
-from transforms.core.extract import Extracted, ExtractionError, HtmlExtractor, extract_text
+from transforms.core.eventtime import (
+    believable,
+    choose_event_time,
+    is_too_late,
+    lateness,
+    latest_believed,
+    refine,
+)
+from transforms.core.extract import Extracted, ExtractionError, HtmlExtractor, extract_text, host_names_of
 from transforms.core.ids import make_doc_id
 from transforms.core.records import DecodedDocument
+from transforms.core.timeparse import precision_of
 from transforms.shutdown import skip_last_collection
 
 LATE = "late"
@@ -49,9 +57,21 @@ def build_article(
     arrived_at: datetime | None = None,
     max_future: timedelta | None = None,
 ) -> dict[str, Any]:
-    """The article row (without language) from a document and its extraction."""
+    """The article row (without language) from a document and its extraction.
+
+    The publication time is the record's (manifest, JSONL, feed entry,
+    message), else the page's; a record's date without a time of day gives
+    way to the page's time on that day.  Neither is believed before 1995 or
+    more than :func:`latest_believed` after the document arrived."""
     meta = doc.meta
-    published = meta.published or ext.published
+    latest = latest_believed(arrived_at or ingested_at, max_future)
+    published, precision = None, None
+    if believable(ext.published, latest):
+        published, precision = ext.published, ext.published_precision
+    if believable(meta.published, latest):
+        meta_precision = precision_of(meta.published)
+        if not refine(meta.published, meta_precision, published, precision):
+            published, precision = meta.published, meta_precision
     chosen = choose_event_time(published, doc.file_mtime, ingested_at, arrived_at=arrived_at, max_future=max_future)
     event_time, source = chosen.at, chosen.source
     url = meta.url or ext.canonical_url
@@ -60,11 +80,14 @@ def build_article(
         "source_uri": doc.source_uri,
         "url": url,
         "canonical_url": ext.canonical_url,
-        "outlet": meta.outlet or ext.sitename,
+        # The site's name as the page gives it, else the feed's title (or the
+        # manifest's outlet), else the host.
+        "outlet": ext.sitename or meta.outlet or host_names_of(url),
         "title": meta.title or ext.title,
         "author": ext.author,
         "text": ext.text,
         "published_at": published,
+        "published_precision": precision,
         "event_time": event_time,
         "event_time_source": source,
         "ingested_at": ingested_at,
@@ -103,7 +126,11 @@ class ExtractFn(StageDoFn):
     def process(self, doc: DecodedDocument, arrival=beam.DoFn.TimestampParam) -> Iterator:
         try:
             if doc.kind == "html":
-                ext = self._html.extract(doc.text, url=doc.meta.url, source=doc.source_uri)
+                reference = arrival_of(arrival, self.ingested_at) if self.stream else self.ingested_at
+                not_after = latest_believed(reference, self.stream.allowed_lateness if self.stream else None)
+                ext = self._html.extract(
+                    doc.text, url=doc.meta.url, source=doc.source_uri, outlet=doc.meta.outlet, not_after=not_after
+                )
             else:
                 ext = extract_text(doc.text, doc.meta.outlet, doc.meta.title)
         except ExtractionError as exc:

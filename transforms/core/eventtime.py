@@ -11,7 +11,18 @@ data, and the same input is rejected as late on every runner and every run.
 from __future__ import annotations
 
 from dataclasses import dataclass
-from datetime import datetime, timedelta
+from datetime import UTC, datetime, timedelta
+
+from transforms.core.timeparse import DAY
+
+# A publication time is believed from 1995 on, and up to this far after the
+# document arrived (zones differ by up to 26 hours; a day's date is its UTC
+# midnight).  In streaming, an allowed lateness larger than this is the skew.
+EARLIEST = datetime(1995, 1, 1, tzinfo=UTC)
+PUBLISHED_SKEW = timedelta(days=1)
+# How far a zoned time may sit outside a day given without a time (UTC
+# midnight to midnight) and still be that day somewhere: UTC-12 to UTC+14.
+_ZONE_SLACK = timedelta(hours=14)
 
 PUBLISHED = "published"
 FILE_MTIME = "file_mtime"
@@ -48,6 +59,25 @@ def choose_event_time(
             continue
         return EventTime(value, source)
     return EventTime(ingested_at, INGESTED)
+
+
+def latest_believed(reference: datetime, max_future: timedelta | None = None) -> datetime:
+    """The latest publication time believed for a document that arrived at
+    ``reference``: :data:`PUBLISHED_SKEW` after it, or ``max_future`` (the
+    streaming allowed lateness) when that is larger."""
+    return reference + max(PUBLISHED_SKEW, max_future or timedelta(0))
+
+
+def believable(at: datetime | None, latest: datetime) -> bool:
+    return at is not None and EARLIEST <= at <= latest
+
+
+def refine(day: datetime, day_precision: str | None, finer: datetime | None, finer_precision: str | None) -> bool:
+    """Whether ``finer`` (a page's time of day) may stand in for ``day`` (a
+    date given without a time, as its UTC midnight): the same day in some zone."""
+    if day_precision != DAY or finer is None or finer_precision in (None, DAY):
+        return False
+    return day - _ZONE_SLACK <= finer < day + timedelta(days=1) + _ZONE_SLACK
 
 
 def lateness(event_time: datetime, arrived_at: datetime) -> timedelta:

@@ -2,22 +2,31 @@
 
 :class:`HtmlExtractor` holds one trafilatura configuration, built once (per
 worker) and copied cheaply per page, so per-document options such as the URL
-never leak from one page into the next.
+never leak from one page into the next.  trafilatura gives the body and the
+author; the page's own statements (meta tags, JSON-LD, ``<time>``, ``<h1>``,
+read by :func:`read_head`) give the publication time to the minute with its
+zone, the headline without the site's name, and the site's name.
 """
 
 from __future__ import annotations
 
 import copy
+import html as html_lib
+import itertools
+import json
 import logging
 import re
+from collections.abc import Iterable
 from dataclasses import dataclass
 from datetime import datetime
+from urllib.parse import urlsplit
 
 from trafilatura import bare_extraction
 from trafilatura.settings import Extractor, use_config
 
-from transforms.core.textclean import clean_text
-from transforms.core.timeparse import parse_time
+from transforms.core.eventtime import EARLIEST
+from transforms.core.textclean import clean_text, strip_site_name
+from transforms.core.timeparse import DAY, Stamp, parse_stamp
 
 _HTML_LANG = re.compile(r"""<html\b[^>]{0,500}?\blang\s*=\s*["']?([A-Za-z]{2,3}(?:[-_][A-Za-z0-9]+)?)""", re.I)
 _META_LANG = re.compile(
@@ -42,6 +51,8 @@ class Extracted:
     text: str
     author: str | None = None
     published: datetime | None = None
+    # 'second', 'minute' or 'day' (see transforms.core.timeparse.Stamp); None without a time.
+    published_precision: str | None = None
     sitename: str | None = None
     canonical_url: str | None = None
     declared_lang: str | None = None
@@ -55,6 +66,212 @@ def declared_language(html: str) -> str | None:
     return m.group(1) if m else None
 
 
+# Reading what a page says about itself (its head, JSON-LD, <time>, <h1>)
+
+_META_TAG = re.compile(r"<meta\b([^>]{0,2000})>", re.I)
+_ATTR = re.compile(r"""([^\s=/>"']+)\s*=\s*(?:"([^"]*)"|'([^']*)'|([^\s>"']+))""")
+_JSON_LD = re.compile(
+    r"""<script\b[^>]{0,200}?type\s*=\s*["']?application/ld\+json["']?[^>]{0,200}>(.*?)</script>""",
+    re.I | re.S,
+)
+_TITLE = re.compile(r"<title\b[^>]{0,500}>(.*?)</title>", re.I | re.S)
+_H1 = re.compile(r"<h1\b[^>]{0,1000}>(.*?)</h1>", re.I | re.S)
+_TIME = re.compile(r"<time\b([^>]{0,1000})>", re.I)
+_TAG = re.compile(r"<[^>]*>")
+_MAX_H1 = 3
+
+# Meta names and properties that carry the first publication time (never a
+# modification time), compared lower-case.
+PUBLISHED_META = (
+    "article:published_time", "og:article:published_time", "og:published_time", "datepublished",
+    "article:published", "published_time", "publishdate", "publish-date", "publish_date", "pubdate",
+    "dc.date.issued", "dcterms.issued", "dc.date.created", "dcterms.created", "dc.date", "dcterms.date",
+    "sailthru.date", "parsely-pub-date", "article.published", "citation_publication_date",
+    "cxenseparse:recs:publishtime", "date",
+)  # fmt: skip
+_ARTICLE_TYPES = ("article", "posting", "report", "news", "blog")
+
+
+def _attrs(text: str) -> dict[str, str]:
+    out = {}
+    for m in _ATTR.finditer(text):
+        value = m.group(2) if m.group(2) is not None else m.group(3) if m.group(3) is not None else m.group(4)
+        out.setdefault(m.group(1).lower(), html_lib.unescape(value))
+    return out
+
+
+def _text(fragment: str) -> str:
+    return " ".join(html_lib.unescape(_TAG.sub(" ", fragment)).split())
+
+
+def _walk_json(node, out: list[dict], depth: int = 0) -> None:
+    if depth > 6:
+        return
+    if isinstance(node, list):
+        for item in node:
+            _walk_json(item, out, depth + 1)
+    elif isinstance(node, dict):
+        out.append(node)
+        for key in ("@graph", "mainEntity", "mainEntityOfPage", "itemListElement"):
+            if key in node:
+                _walk_json(node[key], out, depth + 1)
+
+
+def _types(obj: dict) -> list[str]:
+    kind = obj.get("@type")
+    kinds = kind if isinstance(kind, list) else [kind]
+    return [k.lower() for k in kinds if isinstance(k, str)]
+
+
+def _name(value) -> str | None:
+    if isinstance(value, list):
+        value = value[0] if value else None
+    if isinstance(value, dict):
+        value = value.get("name")
+    return " ".join(value.split()) if isinstance(value, str) and value.strip() else None
+
+
+@dataclass(frozen=True, slots=True)
+class PageHead:
+    """What a page says about itself, as written (unparsed)."""
+
+    meta: dict[str, list[str]]  # meta name/property/itemprop (lower case) -> contents, in page order
+    articles: list[dict]  # JSON-LD objects of an article type, in page order
+    publishers: list[str]  # JSON-LD publisher and WebSite names
+    title: str | None  # <title>
+    h1: list[str]  # the first few <h1> texts
+    times: list[dict[str, str]]  # attributes of each <time datetime>, in page order
+
+    def first(self, *keys: str) -> str | None:
+        for key in keys:
+            for value in self.meta.get(key, ()):
+                if value.strip():
+                    return " ".join(value.split())
+        return None
+
+
+def read_head(html: str) -> PageHead:
+    meta: dict[str, list[str]] = {}
+    for m in _META_TAG.finditer(html):
+        attrs = _attrs(m.group(1))
+        content = attrs.get("content")
+        if content is None:
+            continue
+        for key in ("property", "name", "itemprop"):
+            if key in attrs:
+                meta.setdefault(attrs[key].strip().lower(), []).append(content)
+    objects: list[dict] = []
+    for m in _JSON_LD.finditer(html) if "ld+json" in html else ():
+        try:
+            _walk_json(json.loads(m.group(1).strip().strip(";")), objects)
+        except (ValueError, RecursionError):
+            continue
+    articles = [o for o in objects if any(t in k for k in _types(o) for t in _ARTICLE_TYPES) or "headline" in o]
+    publishers = []
+    for o in objects:
+        if any(k in ("website", "newsmediaorganization", "organization") for k in _types(o)) and _name(o.get("name")):
+            publishers.append(_name(o.get("name")))
+        if o in articles and _name(o.get("publisher")):
+            publishers.append(_name(o.get("publisher")))
+    title = _TITLE.search(html)
+    h1 = [t for t in (_text(m.group(1)) for m in itertools.islice(_H1.finditer(html), _MAX_H1)) if t]
+    times = [a for a in (_attrs(m.group(1)) for m in _TIME.finditer(html)) if a.get("datetime")]
+    return PageHead(meta, articles, publishers, _text(title.group(1)) if title else None, h1, times)
+
+
+def _jsonld_text(value) -> str | None:
+    # JSON-LD strings often carry HTML entities ('R&uuml;ckbau').
+    return " ".join(html_lib.unescape(value).split()) or None if isinstance(value, str) else None
+
+
+def _is_published_key(key: str) -> bool:
+    return "publish" in key and ("time" in key or "date" in key) and not any(w in key for w in ("modif", "updat"))
+
+
+def published_candidates(head: PageHead) -> list[str]:
+    """The page's statements of its first publication time, most trusted
+    first: JSON-LD ``datePublished`` of the article, the publication meta
+    tags, a ``<time>`` marked as the publication time."""
+    out = [o["datePublished"] for o in head.articles if isinstance(o.get("datePublished"), str)]
+    for key in PUBLISHED_META:
+        out += head.meta.get(key, [])
+    out += [
+        v for key, values in head.meta.items() if key not in PUBLISHED_META and _is_published_key(key) for v in values
+    ]
+    for attrs in head.times:
+        marked = "pubdate" in attrs or attrs.get("itemprop", "").lower() == "datepublished"
+        if marked or "publish" in attrs.get("class", "").lower():
+            out.append(attrs["datetime"])
+    return out
+
+
+def choose_published(
+    statements: Iterable[str], fallback_day: str | None = None, not_after: datetime | None = None
+) -> Stamp | None:
+    """The publication time: the first statement that names a day and is
+    believable (from 1995 on, and not after ``not_after``), else
+    ``fallback_day`` (a day found in the markup by htmldate).  A day, or a
+    time without a zone, gives way to a zoned time of day stated for the same
+    calendar day."""
+    stamps = []
+    for text in statements:
+        stamp = parse_stamp(text)
+        if stamp is not None and stamp.at >= EARLIEST and (not_after is None or stamp.at <= not_after):
+            stamps.append(stamp)
+    if not stamps:
+        stamp = parse_stamp(fallback_day)
+        if stamp is None or stamp.at < EARLIEST or (not_after is not None and stamp.at > not_after):
+            return None
+        return stamp
+    best = stamps[0]
+    if best.precision == DAY or not best.zoned:
+        for other in stamps[1:]:
+            if other.zoned and other.precision != DAY and other.day == best.day:
+                return other
+    return best
+
+
+def _host(url: str | None) -> str | None:
+    try:
+        return urlsplit(url).hostname if url else None
+    except ValueError:
+        return None
+
+
+def host_names_of(url: str | None) -> str | None:
+    """A URL's host without 'www.', the outlet of last resort."""
+    host = _host(url)
+    return host.removeprefix("www.") if host else None
+
+
+def site_name(head: PageHead) -> str | None:
+    """The site's name as the page gives it: og:site_name, else the JSON-LD
+    publisher, else application-name."""
+    return (
+        head.first("og:site_name")
+        or (head.publishers[0] if head.publishers else None)
+        or head.first("application-name")
+    )
+
+
+def choose_headline(
+    head: PageHead, fallback: str | None, site_names: Iterable[str | None], hosts: Iterable[str | None]
+) -> str | None:
+    """The headline: og:title, else the article's JSON-LD headline, else the
+    first ``<h1>``, else twitter:title, else ``<title>``, else ``fallback``
+    (trafilatura's), each without a leading or trailing segment naming the
+    site."""
+    names = [n for n in site_names if n]
+    host_list = [h for h in hosts if h]
+    headline = next((_jsonld_text(o.get("headline")) for o in head.articles if _jsonld_text(o.get("headline"))), None)
+    for candidate in (head.first("og:title"), headline, head.h1[0] if head.h1 else None,
+                      head.first("twitter:title"), head.title, fallback):  # fmt: skip
+        cleaned = strip_site_name(candidate, names, host_list) if candidate else None
+        if cleaned:
+            return cleaned
+    return None
+
+
 def _paragraphs(text: str) -> str:
     return "\n".join(line.strip() for line in text.splitlines() if line.strip())
 
@@ -65,6 +282,14 @@ def _paragraphs(text: str) -> str:
 # tables), metadata on.
 TRAFILATURA_SETTINGS = {"include_comments": False, "include_images": False, "include_tables": True,
                         "with_metadata": True}  # fmt: skip
+
+
+# htmldate without its extensive search: that search reads dates out of the
+# page's text, and gives a copyright line's bare year as January 1st.  No
+# max_date of its own (trafilatura would fix it when the worker starts, and
+# a long-running worker would then refuse every later date): the future is
+# refused by HtmlExtractor.extract's ``not_after``.
+DATE_PARAMS = {"original_date": True, "extensive_search": False, "max_date": "2999-12-31"}
 
 
 def trafilatura_config(min_extracted_size: int = 250):
@@ -94,9 +319,21 @@ class HtmlExtractor:
             images=settings["include_images"],
             tables=settings["include_tables"],
             with_metadata=settings["with_metadata"],
+            date_params=DATE_PARAMS,
         )
 
-    def extract(self, html: str, url: str | None = None, source: str | None = None) -> Extracted:
+    def extract(
+        self,
+        html: str,
+        url: str | None = None,
+        source: str | None = None,
+        *,
+        outlet: str | None = None,
+        not_after: datetime | None = None,
+    ) -> Extracted:
+        """``outlet``: the site's name known from elsewhere (a feed's title,
+        the manifest), also stripped from headlines.  ``not_after``: a
+        publication time later than this is not believed."""
         options = copy.copy(self._options)
         options.url = url
         options.source = source or url
@@ -107,12 +344,17 @@ class HtmlExtractor:
             raise ExtractionError("unparseable", f"{type(exc).__name__}: {exc}") from exc
         if doc is None or not (doc.text or "").strip():
             raise ExtractionError("no_content", "trafilatura found no article body")
+        head = read_head(html)
+        published = choose_published(published_candidates(head), doc.date, not_after)
+        sitename = site_name(head)
+        hosts = (_host(url), _host(doc.url), _host(head.first("og:url")))
         return Extracted(
-            title=(doc.title or None),
+            title=choose_headline(head, doc.title, (sitename, *head.publishers, outlet), hosts),
             text=_paragraphs(doc.text),
             author=doc.author or None,
-            published=parse_time(doc.date) if doc.date else None,
-            sitename=doc.sitename or None,
+            published=published.at if published else None,
+            published_precision=published.precision if published else None,
+            sitename=sitename,
             canonical_url=doc.url or None,
             declared_lang=declared_language(html),
         )

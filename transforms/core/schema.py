@@ -51,6 +51,7 @@ ARTICLE_SCHEMA = pa.schema(
         pa.field("topic_evidence", pa.list_(pa.field("item", TOPIC_EVIDENCE, nullable=False)), nullable=False),
         pa.field("topic_taxonomy", pa.string()),
         pa.field("published_at", TIMESTAMP),
+        pa.field("published_precision", pa.string()),
         pa.field("event_time", TIMESTAMP, nullable=False),
         pa.field("event_time_source", pa.string(), nullable=False),
         pa.field("ingested_at", TIMESTAMP, nullable=False),

@@ -185,3 +185,103 @@ def clean_text(raw: str, outlet: str | None = None) -> CleanText:
         # No headline line: the whole text is body.
         return CleanText(None, kept)
     return CleanText(title, body)
+
+
+# --- headlines ------------------------------------------------------------------
+
+# Separators publishers put between a headline and the site's name (and
+# section, date): spaced ASCII ones, and full-width or Hangul ones that need
+# no spaces ('…：東京新聞デジタル', '…ㅣ한국일보').
+_SEPARATOR = re.compile(r"\s+(?:[|\-–—·»•*/]|::)\s+|\s*[｜：ㅣ]\s*|\s*\|\s*")
+_LEADING_SEPARATOR = re.compile(r"\s*[:：]\s+|\s*：\s*")
+# Second-level labels under a country code ('namibian.com.na') and host
+# prefixes that are not the site's name.
+_GENERIC_LABELS = frozenset("www m amp mobile edition news com co org net gov ac or ne go".split())
+_GERMAN = str.maketrans({"ä": "ae", "ö": "oe", "ü": "ue", "ß": "ss"})
+
+
+def site_key(name: str) -> str:
+    """A site name reduced to its letters and digits: NFKC, case folded,
+    accents and a leading 'the' dropped ('The Namibian' and 'namibian'
+    compare equal, so do 'Seznam Zprávy' and 'seznamzpravy')."""
+    text = unicodedata.normalize("NFKC", name).casefold().strip()
+    text = re.sub(r"^the\s+", "", text)
+    text = "".join(c for c in unicodedata.normalize("NFKD", text) if not unicodedata.combining(c))
+    return "".join(c for c in text if c.isalnum())
+
+
+def host_names(host: str | None) -> list[str]:
+    """The names a host gives a site: 'www.namibian.com.na' -> 'namibian.com.na', 'namibian'."""
+    if not host:
+        return []
+    host = host.lower().split(":")[0].removeprefix("www.")
+    labels = host.split(".")
+    names = [host]
+    core = [label for label in labels[:-1] if label not in _GENERIC_LABELS]
+    if core:
+        names.append(core[-1])
+    return names
+
+
+def _site_keys(names) -> set[str]:
+    keys = set()
+    for name in names:
+        if name:
+            key = site_key(name)
+            if key:
+                keys.add(key)
+                keys.add(site_key(unicodedata.normalize("NFKC", name).casefold().translate(_GERMAN)))
+    return keys
+
+
+def _is_date_only(segment: str) -> bool:
+    return bool(re.fullmatch(r"[\d\s./\-:]+", segment)) and any(c.isdigit() for c in segment)
+
+
+def _is_byline(segment: str) -> bool:
+    return bool(re.match(r"(?i)(?:by|von|par|por|di|door)\s+\S", segment))
+
+
+def strip_site_name(title: str | None, site_names, hosts=()) -> str | None:
+    """The headline without a leading or trailing segment naming the site.
+
+    ``site_names``: the names the page gives itself (og:site_name, JSON-LD
+    publisher, the outlet).  ``hosts``: the page's host names; a segment of
+    at most five words that begins or ends with the host's own label (of four letters or
+    more) names the site too ('… - Die Neue Südtiroler Tageszeitung' on
+    tageszeitung.it, '… - Mirror Online' on mirror.co.uk).  A trailing cut also takes the date
+    and byline segments that follow the site's name ('… | DW | 28.04.2023',
+    '… | The Gateway Pundit | by …').  Text that only resembles a site name
+    stays; so does a title that is nothing but the site's name."""
+    if not title:
+        return title
+    title = " ".join(title.split())
+    host_list = [name for host in hosts for name in host_names(host)]
+    keys = _site_keys([*site_names, *host_list])
+    labels = {key for key in _site_keys(host_list) if len(key) >= 4}
+    if not keys:
+        return title
+
+    def is_site(segment: str) -> bool:
+        seg_keys = _site_keys([segment])
+        if seg_keys & keys:
+            return True
+        return len(segment.split()) <= 5 and any(
+            key.startswith(label) or key.endswith(label) for key in seg_keys for label in labels
+        )
+
+    # Trailing: the leftmost site segment that only chrome follows.
+    parts = _SEPARATOR.split(title)
+    cuts = [m.start() for m in _SEPARATOR.finditer(title)]
+    for i in range(1, len(parts)):
+        rest = parts[i:]
+        if is_site(rest[0]) and all(is_site(p) or _is_date_only(p) or _is_byline(p) for p in rest[1:]):
+            title = title[: cuts[i - 1]].strip()
+            break
+    # Leading: 'Site: …', 'Site | …'.
+    for pattern in (_SEPARATOR, _LEADING_SEPARATOR):
+        m = pattern.search(title)
+        if m and m.start() > 0 and is_site(title[: m.start()]) and title[m.end() :].strip():
+            title = title[m.end() :].strip()
+            break
+    return title or None
