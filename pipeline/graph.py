@@ -83,6 +83,7 @@ def write_table(name: str, output: OutputPlan, window: WindowSpec | None = None)
         partition_fn=spec.partition_fn,
         row_group_size=output.row_group_size,
         window=window,
+        batch_name=output.file_name,
     )
 
 

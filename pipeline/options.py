@@ -160,10 +160,22 @@ class NewsbeamOptions(PipelineOptions):
             "for (an endless streaming job, --no_wait_until_finish): there is no end to swap at.",
         )
         parser.add_argument(
+            "--append",
+            action="store_true",
+            default=False,
+            help="Add this run's rows to the tables already in --output (a daily cron run into one table): new "
+            "files land in their partitions beside the old ones, named after the run, and no existing file is "
+            "rewritten. The run reads what earlier runs left in OUTPUT/_state (feed validators and entries "
+            "already fetched), logs what it added in OUTPUT/_runs/<run id>.json, and moves its files in only "
+            "once it succeeded; a second run appending to the same output meanwhile is refused. A batch flag: "
+            "not with --overwrite, nor for a job newsbeam does not wait for to its end.",
+        )
+        parser.add_argument(
             "--min_chars",
             type=int,
-            default=200,
-            help="Reject articles whose extracted body is shorter than this many characters (default 200).",
+            default=120,
+            help="Reject articles whose extracted body is shorter than this many characters (default 120: a "
+            "two-sentence brief passes, a disclaimer or copyright line alone does not).",
         )
         parser.add_argument(
             "--max_bytes",
@@ -247,7 +259,7 @@ FLAG_GROUPS: dict[str, tuple[str, ...]] = {
     "streaming": ("once", "polls", "poll_seconds", "allowed_lateness_hours", "window_minutes"),
     "fetching": ("feed_seen_days", "requests_per_host", "fetch_timeout", "fetch_retries",
                  "fetch_backoff_seconds", "fetch_max_redirects", "allow_networks"),
-    "output": ("output", "overwrite", "row_group_size", "ingested_at"),
+    "output": ("output", "overwrite", "append", "row_group_size", "ingested_at"),
 }  # fmt: skip
 
 RUN_USAGE = "newsbeam run --input PATH_OR_GLOB --output DIR [newsbeam flags] [Beam flags]"
@@ -354,6 +366,11 @@ def validate(opts: NewsbeamOptions, needs_input: bool = True) -> None:
         raise ValueError("--polls cannot be combined with --once (which is --polls 1)")
     if opts.polls is not None and opts.polls < 1:
         raise ValueError(f"--polls must be 1 or more, got {opts.polls!r}")
+    if opts.append and opts.overwrite:
+        raise ValueError(
+            "--append cannot be combined with --overwrite: --append adds to the tables in --output, "
+            "--overwrite replaces them"
+        )
     if not opts.output:  # REQUIRED_FLAGS
         raise ValueError("--output is required: the folder to write Parquet into")
     for flag in ("min_chars", "max_bytes", "row_group_size"):
@@ -415,6 +432,8 @@ def validate_dataflow(options: PipelineOptions) -> None:
     opts = options.view_as(NewsbeamOptions)
     if cloud.update and opts.overwrite:
         raise ValueError("--overwrite cannot be combined with --update: it would delete the running job's output")
+    if cloud.update and opts.append:
+        raise ValueError("--append cannot be combined with --update: the running job writes into --output as it goes")
     for flag in WORKER_PATH_FLAGS:
         value = getattr(opts, flag)
         if value and value.lower() != "none" and not value.startswith("gs://"):

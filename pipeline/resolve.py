@@ -23,6 +23,7 @@ from datetime import UTC, datetime, timedelta
 from apache_beam.io.filesystems import FileSystems
 from apache_beam.options.pipeline_options import GoogleCloudOptions, PipelineOptions, StandardOptions, TestOptions
 
+from pipeline.commit import LOCK_FILE, STATE_FOLDER, append_file_name, new_run_id
 from pipeline.options import NewsbeamOptions, validate, validate_dataflow
 from transforms.core.feeds import parse_feed_list
 from transforms.core.fetch import FetchPolicy, parse_networks
@@ -33,7 +34,7 @@ from transforms.core.timeparse import parse_time
 from transforms.extract import StreamTiming
 from transforms.feeds import FeedSettings
 from transforms.read import COMPRESSED_SUFFIXES, HTML_SUFFIXES, JSONL_SUFFIXES, TEXT_SUFFIXES, WatchSpec, kind_of
-from transforms.write import WindowSpec
+from transforms.write import BATCH_FILE, WindowSpec
 
 TEMP_FOLDER = ".newsbeam-tmp"
 # A batch run writes its tables into OUTPUT/<STAGING_PREFIX><run id>/ and
@@ -138,9 +139,17 @@ class OutputPlan:
     """Where the tables go and what their rows are stamped with.
 
     ``tables_at`` is where they are written: ``output`` itself, or the
-    staging folder a run swaps in at its end.  ``pinned_ingest``: every row
+    staging folder a run commits at its end.  ``pinned_ingest``: every row
     carries ``ingested_at`` (a batch run, or a pinned --ingested_at);
     otherwise each carries its arrival (streaming).
+
+    ``append`` (--append): the run adds files named ``file_name`` (unique
+    to ``run_id``) beside the output's.  Memory across runs: ``state_in``
+    is the folder earlier runs left their state in (OUTPUT/_state, when
+    appending and it exists; None otherwise), ``state_out`` the folder this
+    run writes its new state into (<tables_at>/_state), whose files the
+    commit step moves into OUTPUT/_state/, one rename per file.  Each
+    stage keeps its own subfolder (``feeds/``, ``dedup/``).
     """
 
     output: str
@@ -149,6 +158,15 @@ class OutputPlan:
     row_group_size: int
     ingested_at: datetime
     pinned_ingest: bool
+    run_id: str = "unstaged"
+    append: bool = False
+    state_in: str | None = None
+    state_out: str = ""
+
+    @property
+    def file_name(self) -> str:
+        """The name of each batch file: unique to the run when appending."""
+        return append_file_name(self.run_id) if self.append else BATCH_FILE
 
     @property
     def pinned(self) -> datetime | None:
@@ -174,12 +192,16 @@ class RunPlan:
 # --- resolving ---------------------------------------------------------------
 
 
-def resolve(options: PipelineOptions, source_given: bool = False, tables_at: str | None = None) -> RunPlan:
+def resolve(
+    options: PipelineOptions, source_given: bool = False, tables_at: str | None = None, run_id: str | None = None
+) -> RunPlan:
     """The plan the options describe, checked, with every build-time file read.
 
     ``source_given``: the caller brings its own Read step, so no source flag
     is needed (or read).  ``tables_at``: where the tables are written when
-    not straight into --output (a staging folder).
+    not straight into --output (a staging folder).  ``run_id``: the run's
+    id (the staging folder's, and an --append run's file names); one is
+    made when not given.
     """
     opts = options.view_as(NewsbeamOptions)
     validate_dataflow(options)
@@ -192,14 +214,20 @@ def resolve(options: PipelineOptions, source_given: bool = False, tables_at: str
     # A dry run (newsbeam plan) reads nothing from Cloud Storage: it may have no credentials.
     offline = bool(options.view_as(TestOptions).dry_run)
     check_output(opts.output)
-    if not (opts.overwrite or updating(options) or (offline and _is_remote(opts.output))):
+    if not (opts.overwrite or opts.append or updating(options) or (offline and _is_remote(opts.output))):
         if not output_is_empty(opts.output):
-            raise ValueError(f"--output {opts.output!r} is not empty; choose another folder or pass --overwrite")
+            raise ValueError(
+                f"--output {opts.output!r} is not empty; choose another folder, pass --append to add to its "
+                "tables or --overwrite to replace them"
+            )
     source = None if source_given else resolve_source(opts, streaming, standard.runner, offline)
     taxonomy = resolve_taxonomy(opts, offline)
     pinned_ingest = not streaming or opts.ingested_at is not None
     stream, window = stream_timing(opts, pinned_ingest) if streaming else (None, None)
     tables = _absolute(tables_at or opts.output)
+    output = _absolute(opts.output)
+    prior = FileSystems.join(output, STATE_FOLDER)
+    state_in = prior if opts.append and not offline and FileSystems.exists(prior) else None
     return RunPlan(
         source=source,
         extraction=Extraction(min_chars=opts.min_chars, favor_precision=opts.favor_precision),
@@ -209,12 +237,16 @@ def resolve(options: PipelineOptions, source_given: bool = False, tables_at: str
         deduplicate=opts.dedup,
         timing=Timing(streaming, round(opts.allowed_lateness_hours * 3600), stream, window),
         output=OutputPlan(
-            output=_absolute(opts.output),
+            output=output,
             tables_at=tables,
             temp=temp_root(options, tables),
             row_group_size=opts.row_group_size,
             ingested_at=run_ingested_at(opts),
             pinned_ingest=pinned_ingest,
+            run_id=run_id or new_run_id(),
+            append=bool(opts.append),
+            state_in=state_in,
+            state_out=FileSystems.join(tables, STATE_FOLDER),
         ),
     )
 
@@ -357,11 +389,11 @@ def find_manifest(flag: str | None, root: str, offline: bool = False) -> Manifes
 
 
 def output_is_empty(output: str) -> bool:
-    """Whether ``output`` holds no file (a killed run's staging folder aside:
-    it is newsbeam's own, and no table of the output)."""
+    """Whether ``output`` holds no file (a killed run's staging folder and
+    lock aside: they are newsbeam's own, and no table of the output)."""
     root = _absolute(output).rstrip("/") + "/"
     found = FileSystems.match([FileSystems.join(_absolute(output), "**")])[0].metadata_list
-    return all(m.path.startswith(root + STAGING_PREFIX) for m in found)
+    return all(m.path.startswith((root + STAGING_PREFIX, root + LOCK_FILE)) for m in found)
 
 
 def check_output(output: str) -> None:

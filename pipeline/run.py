@@ -6,14 +6,13 @@ Usable as ``python -m pipeline.run --input ... --output ...`` and through the
 
 from __future__ import annotations
 
-import json
 import logging
 import os
 import sys
 import time
-import uuid
 from collections.abc import Callable
 from dataclasses import asdict, dataclass, field
+from datetime import UTC, datetime
 
 import apache_beam as beam
 import pyarrow.parquet as pq
@@ -23,9 +22,24 @@ from apache_beam.options.pipeline_options import GoogleCloudOptions, PipelineOpt
 from apache_beam.runners.direct.direct_runner import SwitchingDirectRunner
 from apache_beam.runners.runner import PipelineRunner, PipelineState
 
+from pipeline.commit import (
+    EMPTY_PARTITION,
+    RUNS_FOLDER,
+    STATE_FOLDER,
+    SUMMARY_FILE,
+    OutputLock,
+    append_in,
+    new_run_id,
+    present,
+    remove,
+    staged_state_files,
+    staged_table_files,
+    swap_in,
+    write_json,
+)
 from pipeline.graph import TABLE_SPECS, TABLES, wire
 from pipeline.options import NewsbeamOptions, beam_help, check_flags, endless, is_dataflow, run_help
-from pipeline.resolve import STAGING_PREFIX, TEMP_FOLDER, resolve, temp_root
+from pipeline.resolve import STAGING_PREFIX, TEMP_FOLDER, RunPlan, resolve, temp_root
 from transforms.common import (
     ALREADY_INGESTED,
     ARTICLE_FILES,
@@ -43,9 +57,8 @@ from transforms.write import BATCH_FILE
 
 _LOG = logging.getLogger(__name__)
 
-SUMMARY_FILE = "_summary.json"
-# What a run replaces in --output (other files the user keeps there stay).
-OWN_NAMES = (*TABLES, SUMMARY_FILE, TEMP_FOLDER)
+# What a run without --append replaces in --output (other files the user keeps there stay).
+OWN_NAMES = (*TABLES, SUMMARY_FILE, STATE_FOLDER, RUNS_FOLDER, TEMP_FOLDER)
 # --runner values that mean Beam's DirectRunner, which local_runner pins.
 DIRECT_RUNNERS = (None, "DirectRunner", "SwitchingDirectRunner")
 
@@ -272,82 +285,35 @@ def _absolute(path: str) -> str:
     return path if "://" in path else os.path.abspath(path)
 
 
-def _present(path: str) -> bool:
-    """Whether a file or folder is there (Cloud Storage has no folders, only
-    objects under a prefix)."""
-    if "://" not in path:
-        return os.path.lexists(path)
-    return FileSystems.exists(path) or bool(FileSystems.match([FileSystems.join(path, "**")])[0].metadata_list)
+def staging_folder(output: str, run_id: str) -> str:
+    """Where a run writes its tables before they are committed into
+    --output: inside --output (same disk or bucket, so the commit is
+    renames), one per run."""
+    return FileSystems.join(_absolute(output), STAGING_PREFIX + run_id)
 
 
-def _files_under(path: str) -> list[str]:
-    found = [m.path for m in FileSystems.match([FileSystems.join(path, "**")])[0].metadata_list]
-    return found + ([path] if FileSystems.exists(path) else [])
-
-
-def _move(src: str, dst: str) -> None:
-    """Move a file or folder: one rename on a local disk; object by object
-    in Cloud Storage."""
-    if "://" not in src:
-        os.makedirs(os.path.dirname(dst), exist_ok=True)
-        os.replace(src, dst)
-        return
-    sources = _files_under(src)
-    FileSystems.rename(sources, [dst + s[len(src) :] for s in sources])
-
-
-def _remove(path: str) -> None:
-    if "://" not in path:
-        if os.path.lexists(path):
-            FileSystems.delete([path])
-        return
-    found = _files_under(path)
-    if found:
-        FileSystems.delete(found)
-
-
-def staging_folder(output: str) -> str:
-    """Where a run writes its tables before they replace --output's: inside
-    --output (same disk or bucket, so the swap is renames), one per run."""
-    return FileSystems.join(_absolute(output), STAGING_PREFIX + uuid.uuid4().hex[:12])
-
-
-def swap_in(staging: str, output: str) -> None:
-    """Put the staged tables (and _summary.json) in ``output``'s place.
-
-    Name by name, the previous one is moved aside (into the staging
-    folder) and the new one takes its place; they are deleted only with the
-    staging folder, once every new one is in place.  If a move fails, the
-    moves done are undone so the previous output stays whole.
-    """
-    aside = FileSystems.join(staging, ".previous")
-    moves: list[tuple[str, str]] = []
-    try:
-        for name in OWN_NAMES:
-            target, new = FileSystems.join(output, name), FileSystems.join(staging, name)
-            if _present(target):
-                _move(target, FileSystems.join(aside, name))
-                moves.append((target, FileSystems.join(aside, name)))
-            if _present(new):
-                _move(new, target)
-                moves.append((new, target))
-    except Exception:
-        for src, dst in reversed(moves):
-            _move(dst, src)
-        raise
-
-
-def ensure_table(output: str, name: str) -> None:
-    """A run with no rejects (or no duplicates) writes no files for them;
-    leave an empty table so queries on OUTPUT/<name>/ work either way."""
-    table = FileSystems.join(output, name)
+def _has_parquet(table: str) -> bool:
     found = FileSystems.match([FileSystems.join(table, "**")])[0].metadata_list
-    if any(m.path.endswith(".parquet") for m in found):
+    return any(m.path.endswith(".parquet") for m in found)
+
+
+def ensure_table(tables: str, name: str, file_name: str = BATCH_FILE, output: str | None = None) -> None:
+    """A run with no rejects (or no duplicates) writes no files for them;
+    leave one empty file so queries on OUTPUT/<name>/ work either way,
+    unless the output (``output``, when appending) has files of its own
+    there.  A partitioned table's empty file goes into a partition folder
+    of its own (``EMPTY_PARTITION``), so that every file of the table has
+    the same partition keys: Hive readers (DuckDB, pyarrow, Spark) refuse a
+    file at the table's root beside partition folders."""
+    table = FileSystems.join(tables, name)
+    if _has_parquet(table) or (output is not None and _has_parquet(FileSystems.join(output, name))):
         return
-    if not FileSystems.exists(table):
-        FileSystems.mkdirs(table)
-    with FileSystems.create(FileSystems.join(table, BATCH_FILE)) as fh:
-        pq.write_table(TABLE_SPECS[name].schema.empty_table(), fh)
+    spec = TABLE_SPECS[name]
+    folder = FileSystems.join(table, EMPTY_PARTITION) if spec.partition_fn else table
+    if not FileSystems.exists(folder):
+        FileSystems.mkdirs(folder)
+    with FileSystems.create(FileSystems.join(folder, file_name)) as fh:
+        pq.write_table(spec.schema.empty_table(), fh)
 
 
 SourceFactory = Callable[[NewsbeamOptions], beam.PTransform]
@@ -365,6 +331,11 @@ def prepare_options(argv: list[str] | None) -> PipelineOptions:
     opts = options.view_as(NewsbeamOptions)
     if endless(opts):
         options.view_as(StandardOptions).streaming = True
+    if opts.append and not stages(options):
+        raise ValueError(
+            "--append only applies to a batch job newsbeam waits for to its end, when its new files are moved "
+            "into --output: this one streams without end or is not waited for, and writes into --output as it goes"
+        )
     if opts.overwrite and not stages(options):
         raise ValueError(
             "--overwrite only applies to a job newsbeam waits for to its end, when the new tables replace the old: "
@@ -431,29 +402,73 @@ def run(argv: list[str] | None = None, source_factory: SourceFactory | None = No
     """Build and run the pipeline with ``argv`` flags; print and return its
     summary.  ``source_factory`` builds a Read step other than the flags'
     (``newsbeam replay``)."""
+    command = list(sys.argv[1:] if argv is None else argv)
+    started_at = datetime.now(UTC)
     options = prepare_options(argv)
     opts = options.view_as(NewsbeamOptions)
     source = source_factory(opts) if source_factory else None
     # Nothing is written before the graph is built: a refused run touches nothing.
     # A dry run only translates the job: nothing to stage, and no bucket to look at.
     dry_run = bool(options.view_as(TestOptions).dry_run)
-    staging = staging_folder(opts.output) if opts.output and stages(options) and not dry_run else None
-    output_existed = staging is not None and _present(_absolute(opts.output))
-    plan = resolve(options, source_given=source is not None, tables_at=staging)  # before Beam's own checks
-    p = beam.Pipeline(runner=local_runner(options), options=options)
-    wire(p, plan, source)
+    run_id = new_run_id(started_at)
+    staging = staging_folder(opts.output, run_id) if opts.output and stages(options) and not dry_run else None
+    output = _absolute(opts.output) if opts.output else ""
+    output_existed = staging is not None and present(output)
+    plan = resolve(options, source_given=source is not None, tables_at=staging, run_id=run_id)  # before Beam's checks
+    lock = OutputLock(output, run_id, command, STAGING_PREFIX) if staging else None
+    if lock:
+        lock.acquire()
     try:
-        return _run_built(p, options, source, staging)
+        p = beam.Pipeline(runner=local_runner(options), options=options)
+        wire(p, plan, source)
+        return _run_built(p, options, source, plan, RunRecord(run_id, started_at, command))
     finally:
         if staging:
-            _remove(staging)  # after a swap it holds the previous tables; after a failure, the new ones
-            output = _absolute(opts.output)
-            if not output_existed and "://" not in output and os.path.isdir(output) and not os.listdir(output):
-                os.rmdir(output)  # a failed first run leaves no empty folder behind
+            remove(staging)  # after a commit it holds the previous files; after a failure, the new ones
+        if lock:
+            lock.release()
+        if staging and not output_existed and "://" not in output and os.path.isdir(output) and not os.listdir(output):
+            os.rmdir(output)  # a failed first run leaves no empty folder behind
 
 
-def _run_built(p: beam.Pipeline, options: PipelineOptions, source, staging: str | None) -> Summary:
+@dataclass(frozen=True)
+class RunRecord:
+    """What the run log says of a run besides its counts and files."""
+
+    run_id: str
+    started_at: datetime
+    command: list[str]
+
+
+def run_log(record: RunRecord, summary: Summary, plan: RunPlan, staging: str) -> dict:
+    """``_runs/<run id>.json``: the run, its flags, the files it added
+    (relative to --output; deleting them and this log rolls the run back)
+    and the state files it replaced."""
+    mode = "append" if plan.output.append else "new"
+    return {
+        "run_id": record.run_id,
+        "mode": mode,
+        "started_at": record.started_at.isoformat(timespec="seconds"),
+        "ended_at": datetime.now(UTC).isoformat(timespec="seconds"),
+        "command": record.command,
+        "files_added": staged_table_files(staging, TABLES),
+        "state_files": staged_state_files(staging),
+        "counts": {
+            "documents_in": summary.documents_in,
+            "articles": summary.articles,
+            "duplicates": summary.duplicates,
+            "rejects": summary.rejects,
+            "already_ingested": summary.already_ingested,
+            "repeated_entries": summary.repeated_entries,
+            "files_skipped": summary.files_skipped,
+        },
+    }
+
+
+def _run_built(p: beam.Pipeline, options: PipelineOptions, source, plan: RunPlan, record: RunRecord) -> Summary:
     opts = options.view_as(NewsbeamOptions)
+    out = plan.output
+    staging = out.tables_at if out.tables_at != out.output else None
     started = time.monotonic()
     result = p.run()
     if not waits(options):
@@ -470,7 +485,7 @@ def _run_built(p: beam.Pipeline, options: PipelineOptions, source, staging: str 
         print("newsbeam: stopping the job", file=sys.stderr)
         result.cancel()
     summary = summarize(result, time.monotonic() - started)
-    tables = staging or _absolute(opts.output)
+    tables = out.tables_at
     if result.state == PipelineState.DONE:
         temp = temp_root(options, tables)
         if FileSystems.exists(temp):
@@ -478,17 +493,23 @@ def _run_built(p: beam.Pipeline, options: PipelineOptions, source, staging: str 
         summary.read_nothing = summary.documents_in == 0 and reads_fixed_input(options, source is not None)
     if result.state == PipelineState.DONE and not summary.read_nothing:
         for name in TABLES:
-            ensure_table(tables, name)
+            ensure_table(tables, name, out.file_name, out.output if out.append else None)
         planned = getattr(source, "documents_planned", None)
         streamed = options.view_as(StandardOptions).streaming and planned is not None
         if streamed or summary.documents_in is None:  # under-reported, or not reported at all
-            summary = summarize_tables(tables, planned, summary.state, summary.elapsed_seconds)
+            # Nothing is in the output already without prior state; with it, no row says.
+            known = 0 if out.state_in is None else None
+            summary = summarize_tables(tables, planned, summary.state, summary.elapsed_seconds, known)
         saved = asdict(summary)
         del saved["read_nothing"]
-        with FileSystems.create(FileSystems.join(tables, SUMMARY_FILE)) as fh:
-            fh.write(json.dumps(saved, indent=2, sort_keys=True).encode("utf-8"))
+        write_json(FileSystems.join(tables, SUMMARY_FILE), saved)
         if staging:
-            swap_in(staging, _absolute(opts.output))
+            log_name = FileSystems.join(RUNS_FOLDER, f"{record.run_id}.json")
+            write_json(FileSystems.join(staging, log_name), run_log(record, summary, plan, staging))
+            if out.append:
+                append_in(staging, out.output, TABLES, log_name)
+            else:
+                swap_in(staging, out.output, OWN_NAMES)
     print(summary.render(opts.output))
     if summary.read_nothing:
         skipped = f" ({summary.files_skipped} other files skipped)" if summary.files_skipped else ""

@@ -30,6 +30,7 @@ NOT_IN_TEMPLATE = {
     "once": "reads the feeds once and ends: a batch run",
     "polls": "polls a fixed number of times and ends: a bounded run",
     "overwrite": "deletes the output folder at launch, which an --update would turn against the running job's output",
+    "append": "moves a batch run's files in at its end: a streaming job writes into the output as it goes",
 }
 
 GCS = r"^gs://[a-z0-9][-_.a-z0-9]*[a-z0-9](/.*)?$"

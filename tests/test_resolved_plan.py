@@ -124,6 +124,24 @@ def test_output_staging_and_temp(tmp_path, folder):
     assert plan.timing.lateness_seconds == 24 * 3600  # dedup's state waits for late records in batch too
 
 
+def test_state_in_and_out_and_the_file_names_of_an_append_run(tmp_path, folder):
+    out, staging = tmp_path / "out", str(tmp_path / "out" / ".newsbeam-staging-r1")
+
+    def plan(*flags: str):
+        options = PipelineOptions(["--input", str(folder), "--output", str(out), *flags])
+        return resolve(options, tables_at=staging, run_id="r1").output
+
+    fresh = plan()
+    assert (fresh.append, fresh.state_in, fresh.file_name) == (False, None, "part-00000-of-00001.parquet")
+    assert fresh.state_out == staging + "/_state" and fresh.run_id == "r1"
+    (out / "articles").mkdir(parents=True)
+    assert plan("--append").state_in is None  # an output with no state yet
+    (out / "_state" / "feeds").mkdir(parents=True)
+    appended = plan("--append")
+    assert appended.state_in == str(out / "_state") and appended.file_name == "part-r1-00000.parquet"
+    assert plan("--overwrite").state_in is None  # starting over reads nothing of the old output
+
+
 def test_feeds_and_fetch_policy_are_resolved(tmp_path):
     feeds = tmp_path / "feeds.txt"
     feeds.write_text("# news\nhttps://news.example/rss\n", encoding="utf-8")

@@ -4,7 +4,8 @@ Rows are grouped by partition folder (and, for unbounded input, by
 event-time window: :class:`WindowSpec`), and each group becomes one file,
 its rows sorted by ``doc_id``, so the same input gives the same files
 whatever the bundling.  A batch run writes one pane per partition,
-``part-00000-of-00001.parquet``; a streaming run one file per firing of a
+``part-00000-of-00001.parquet`` (an --append run names it after the run,
+``part-<run id>-00000.parquet``, so it lands beside earlier runs' files); a streaming run one file per firing of a
 window (the on-time pane when the watermark passes its end, one more per
 late arrival), named after the window and the pane index so a late pane
 never overwrites the on-time one.
@@ -68,7 +69,8 @@ class WritePaneFn(StageDoFn):
     STAGE = "write"
 
     def __init__(self, table_path: str, temp_directory: str, schema: pa.Schema, row_group_size: int,
-                 rows_metric: str, files_metric: str):  # fmt: skip
+                 rows_metric: str, files_metric: str, batch_name: str = BATCH_FILE):  # fmt: skip
+        self.batch_name = batch_name
         self.rows_metric = rows_metric
         self.files_metric = files_metric
         self.table_path = table_path
@@ -97,7 +99,7 @@ class WritePaneFn(StageDoFn):
         ordered = sorted(rows, key=_row_order)
         late = window != GlobalWindow() and pane.timing == PaneInfoTiming.LATE
         if window == GlobalWindow():
-            name = BATCH_FILE  # a bounded run fires each partition's pane once
+            name = self.batch_name  # a bounded run fires each partition's pane once
         else:
             name = f"part-{window_name(window)}-pane{pane.index:03d}{'-late' if late else ''}.parquet"
         relative = f"{folder}/{name}" if folder else name
@@ -127,7 +129,8 @@ class WritePaneFn(StageDoFn):
 class WriteParquet(beam.PTransform):
     """Rows -> Parquet files under ``table_path``, partitioned by
     ``partition_fn(row)`` (a Hive folder such as ``date=2020-11-09``, or None
-    for a flat table).  Returns (path, rows) per file written."""
+    for a flat table).  ``batch_name``: the file name of a bounded run's
+    pane.  Returns (path, rows) per file written."""
 
     def __init__(
         self,
@@ -140,8 +143,10 @@ class WriteParquet(beam.PTransform):
         partition_fn: Callable[[dict], str | None] | None = None,
         row_group_size: int = DEFAULT_ROW_GROUP_SIZE,
         window: WindowSpec | None = None,
+        batch_name: str = BATCH_FILE,
     ):
         super().__init__()
+        self.batch_name = batch_name
         self.window = window
         self.table_path = table_path
         self.schema = schema
@@ -155,7 +160,7 @@ class WriteParquet(beam.PTransform):
         partition = self.partition_fn or _no_partition
         write = WritePaneFn(
             self.table_path, self.temp_directory, self.schema, self.row_group_size,
-            self.rows_metric, self.files_metric,
+            self.rows_metric, self.files_metric, self.batch_name,
         )  # fmt: skip
         if self.window is not None:
             spec = self.window
