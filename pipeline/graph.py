@@ -43,7 +43,7 @@ from transforms.core.records import Reject
 from transforms.core.schema import ARTICLE_SCHEMA, DUPLICATE_SCHEMA, REJECT_SCHEMA, partition_folder
 from transforms.dedup import Deduplicate, SingleStories
 from transforms.extract import ExtractArticles
-from transforms.feeds import ReadFeeds
+from transforms.feeds import FEED_STATE, FeedMemory, ReadFeeds
 from transforms.language import DetectLanguage
 from transforms.pubsub import ReadPubSub
 from transforms.read import ReadDocuments
@@ -93,14 +93,28 @@ def reject_row(reject: Reject, pinned: datetime | None, run_start: datetime, ts=
     return reject.to_row(pinned or arrival_of(ts, run_start))
 
 
-def read_source(source: Source) -> beam.PTransform:
-    """The Read step of a resolved source: a composite giving documents and rejects."""
+def feed_memory(source: FeedsSource, output: OutputPlan) -> FeedMemory | None:
+    """A bounded feed run's memory across runs: read from the earlier runs'
+    state (an --append run), written into this run's state folder; None
+    for an endless poll (its memory is Beam state)."""
+    if source.polls is None:
+        return None
+    earlier = FileSystems.join(output.state_in, FEED_STATE) if output.state_in else None
+    return FeedMemory(read_from=earlier, write_to=FileSystems.join(output.state_out, FEED_STATE))
+
+
+def read_source(source: Source, output: OutputPlan | None = None) -> beam.PTransform:
+    """The Read step of a resolved source: a composite giving documents and
+    rejects.  ``output``: where a feed run's memory is read and written."""
     if isinstance(source, PubSubSource):
         return ReadPubSub(
             subscription=source.subscription, topic=source.topic, settings=source.settings, max_bytes=source.max_bytes
         )
     if isinstance(source, FeedsSource):
-        return ReadFeeds(list(source.urls), source.settings, poll_seconds=source.poll_seconds, polls=source.polls)
+        memory = feed_memory(source, output) if output is not None else None
+        return ReadFeeds(
+            list(source.urls), source.settings, poll_seconds=source.poll_seconds, polls=source.polls, memory=memory
+        )
     if isinstance(source, FilesSource):
         manifest = source.manifest
         return ReadDocuments(
@@ -137,7 +151,7 @@ def wire(p: beam.Pipeline, plan: RunPlan, source: beam.PTransform | None = None)
     if source is None:
         if plan.source is None:
             raise TypeError("the plan was resolved with source_given: pass its source")
-        source = read_source(plan.source)
+        source = read_source(plan.source, plan.output)
     timing, output = plan.timing, plan.output
     read = p | "Read" >> source
     extracted = read["documents"] | "Extract" >> ExtractArticles(

@@ -26,6 +26,14 @@ One failed feed or page never stops the rest.
 An entry listed again (twice in one listing, by another feed, or by a later
 poll within ``seen_days``) is the same record: it is not counted as a
 document but as ``feed.repeated_entries``.
+
+Memory across runs (:class:`FeedMemory`, a bounded run): the validators and
+entries an earlier run left in ``_state/feeds/state.json`` are read by the
+workers and given to FetchFeeds and SkipSeen as side inputs, so a second
+``--once`` run sends conditional requests and fetches only new entries'
+pages; the run writes the merged memory (earlier + this run's, expired
+entries left out) into its own state folder, which the commit step moves
+into the output.
 """
 
 from __future__ import annotations
@@ -37,6 +45,7 @@ from urllib.parse import urlsplit
 
 import apache_beam as beam
 from apache_beam.coders import PickleCoder
+from apache_beam.io.filesystems import FileSystems
 from apache_beam.transforms.periodicsequence import PeriodicImpulse
 from apache_beam.transforms.timeutil import TimeDomain
 from apache_beam.transforms.userstate import ReadModifyWriteStateSpec, TimerSpec, on_timer
@@ -50,8 +59,10 @@ from transforms.core.feeds import (
     FeedEntry,
     FeedError,
     RobotsRules,
+    feed_state_json,
     host_of,
     parse_feed,
+    parse_feed_state,
     robots_url,
 )
 from transforms.core.fetch import Fetcher, FetchError, FetchPolicy, Pacer
@@ -67,11 +78,27 @@ MAX_LINK_CHARS = 2048
 HOST_UNUSABLE = frozenset({"forbidden_address", "bad_scheme", "bad_url", "dns_error"})
 
 
+# The feeds' folder under a run's state folder, and its one file.
+FEED_STATE = "feeds"
+FEED_STATE_FILE = "state.json"
+VALIDATORS_OUT = "validators"
+SEEN_OUT = "seen"
+
+
 @dataclass(frozen=True)
 class FeedSettings:
     policy: FetchPolicy
     rate_per_host: float = 1.0
     seen_days: float = 7.0
+
+
+@dataclass(frozen=True)
+class FeedMemory:
+    """Where a bounded feed run reads an earlier run's memory (a folder, or
+    None for none) and writes its own (``<folder>/state.json``)."""
+
+    read_from: str | None
+    write_to: str
 
 
 class _Polite:
@@ -132,9 +159,10 @@ class FetchFeedsFn(_Polite, beam.DoFn):
 
     VALIDATORS = ReadModifyWriteStateSpec("validators", PickleCoder())
 
-    def __init__(self, settings: FeedSettings) -> None:
+    def __init__(self, settings: FeedSettings, remember: bool = False) -> None:
         beam.DoFn.__init__(self)
         _Polite.__init__(self, settings, "feed")
+        self.remember = remember  # emit each 200's validators on VALIDATORS_OUT
 
     def setup(self) -> None:
         self._setup()
@@ -148,17 +176,19 @@ class FetchFeedsFn(_Polite, beam.DoFn):
         slot=beam.DoFn.StateParam(_Polite.SLOT),
         robots=beam.DoFn.StateParam(_Polite.ROBOTS),
         validators=beam.DoFn.StateParam(VALIDATORS),
+        prior=None,
     ) -> Iterator:
         host, url = element
         fetcher, pacer = self._fetcher(host, slot)
         try:
-            yield from self._poll(fetcher, url, robots, validators)
+            yield from self._poll(fetcher, url, robots, validators, prior or {})
         finally:
             slot.write(pacer.slots.get(host, 0.0))
 
-    def _poll(self, fetcher: Fetcher, url: str, robots, validators) -> Iterator:
+    def _poll(self, fetcher: Fetcher, url: str, robots, validators, prior: dict) -> Iterator:
         known = dict(validators.read() or {})
-        etag, modified = known.get(url, (None, None))
+        # This run's own answer first, else what an earlier run was told.
+        etag, modified = known.get(url) or prior.get(url) or (None, None)
         try:
             if not self._robots(fetcher, url, robots).allows(url):
                 yield self._reject(url, "robots_disallowed", "robots.txt disallows this feed", url=url)
@@ -178,6 +208,8 @@ class FetchFeedsFn(_Polite, beam.DoFn):
         if response.etag or response.last_modified:
             known[url] = (response.etag, response.last_modified)
             validators.write(known)
+        if self.remember:  # the next run's validators (none: it asks unconditionally)
+            yield beam.pvalue.TaggedOutput(VALIDATORS_OUT, (url, (response.etag, response.last_modified)))
         self._entries.inc(len(feed.entries))
         self._repeated.inc(feed.repeated)
         yield from feed.entries
@@ -192,8 +224,9 @@ class SkipSeenFn(beam.DoFn):
     SEEN = ReadModifyWriteStateSpec("seen", PickleCoder())
     EXPIRY = TimerSpec("expiry", TimeDomain.WATERMARK)
 
-    def __init__(self, seen_days: float) -> None:
+    def __init__(self, seen_days: float, remember: bool = False) -> None:
         self.seen_days = seen_days
+        self.remember = remember  # emit each sighting (key, seconds) on SEEN_OUT
 
     def setup(self) -> None:
         self._new = counter("feed.entries_new")
@@ -205,10 +238,15 @@ class SkipSeenFn(beam.DoFn):
         ts=beam.DoFn.TimestampParam,
         seen=beam.DoFn.StateParam(SEEN),
         expiry=beam.DoFn.TimerParam(EXPIRY),
+        prior=None,
     ) -> Iterator[FeedEntry]:
-        _, entry = element
+        key, entry = element
         expiry.set(Timestamp(micros=ts.micros // 1000 * 1000) + round(self.seen_days * 86400))
-        if seen.read():
+        at = ts.micros / 1e6
+        if self.remember:
+            yield beam.pvalue.TaggedOutput(SEEN_OUT, (key, at))
+        earlier = (prior or {}).get(key)  # an earlier run's last sighting
+        if seen.read() or (earlier is not None and at - earlier <= self.seen_days * 86400):
             self._seen_before.inc()
             return
         seen.write(True)
@@ -302,6 +340,54 @@ class PollScheduleFn(beam.DoFn):
             yield TimestampedValue(url, polled_at)
 
 
+def read_feed_state(folder: str) -> Iterator[tuple[tuple[str, str], object]]:
+    """An earlier run's feed memory as records: (("v", feed URL), (etag,
+    last_modified)) and (("s", entry key), last sighting in seconds).  No
+    file (the earlier runs read no feed) is no memory."""
+    path = FileSystems.join(folder, FEED_STATE_FILE)
+    if not FileSystems.exists(path):
+        return
+    with FileSystems.open(path) as fh:
+        validators, seen = parse_feed_state(fh.read())
+    for url, pair in validators.items():
+        yield ("v", url), pair
+    for key, at in seen.items():
+        yield ("s", key), at
+
+
+def _records_of(record: tuple[tuple[str, str], object], kind: str) -> Iterator[tuple[str, object]]:
+    (which, key), value = record
+    if which == kind:
+        yield key, value
+
+
+def _ranked(record: tuple[tuple[str, str], object], rank: int, ts=beam.DoFn.TimestampParam):
+    """(key, (rank, when, value)): an earlier run's records rank 0, this
+    run's 1, ordered by their poll's time."""
+    key, value = record
+    return key, (rank, ts.micros, value)
+
+
+def _latest(values) -> tuple[int, int, object]:
+    """A feed's validators, an entry's sighting: this run's over an earlier
+    run's, the latest poll's over earlier ones."""
+    return max(values, key=lambda v: (v[0], v[1]), default=(0, 0, None))
+
+
+def write_feed_state(records: list, folder: str, seen_days: float) -> str:
+    """Write the merged memory into ``<folder>/state.json``; returns its path."""
+    validators = {key: value for (kind, key), (_, _, value) in records if kind == "v"}
+    seen = {key: value for (kind, key), (_, _, value) in records if kind == "s"}
+    path = FileSystems.join(folder, FEED_STATE_FILE)
+    try:
+        FileSystems.mkdirs(folder)
+    except OSError:
+        pass  # already there (object stores have no folders)
+    with FileSystems.create(path) as fh:
+        fh.write(feed_state_json(validators, seen, seen_days, time.time()))
+    return path
+
+
 def _by_host(url: str) -> tuple[str, str]:
     return host_of(url), url
 
@@ -322,12 +408,15 @@ class ReadFeeds(beam.PTransform):
     """
 
     def __init__(self, feeds: list[str], settings: FeedSettings, *, poll_seconds: float = 300.0,
-                 polls: int | None = 1) -> None:  # fmt: skip
+                 polls: int | None = 1, memory: FeedMemory | None = None) -> None:  # fmt: skip
         super().__init__()
         self.feeds = list(feeds)
         self.settings = settings
         self.poll_seconds = poll_seconds
         self.polls = polls
+        self.memory = memory
+        if memory is not None and polls is None:
+            raise ValueError("feed memory is written at the end of a bounded run: an endless poll keeps Beam state")
 
     def expand(self, pbegin):
         feeds = self.feeds
@@ -343,16 +432,52 @@ class ReadFeeds(beam.PTransform):
                 | "Polls" >> beam.Create(range(self.polls))
                 | "Feeds" >> beam.ParDo(PollScheduleFn(feeds, self.poll_seconds))
             )
+        memory = self.memory
+        fetch_feeds = beam.ParDo(FetchFeedsFn(self.settings))
+        skip_seen = beam.ParDo(SkipSeenFn(self.settings.seen_days))
+        if memory is not None:
+            prior = (
+                pbegin
+                | "PriorFeedState" >> beam.Create([memory.read_from] if memory.read_from else [])
+                | "ReadFeedState" >> beam.FlatMap(read_feed_state)
+            )
+            prior_validators = prior | "PriorValidators" >> beam.FlatMap(_records_of, "v")
+            prior_seen = prior | "PriorSeen" >> beam.FlatMap(_records_of, "s")
+            fetch_feeds = beam.ParDo(
+                FetchFeedsFn(self.settings, remember=True), prior=beam.pvalue.AsDict(prior_validators)
+            )
+            skip_seen = beam.ParDo(
+                SkipSeenFn(self.settings.seen_days, remember=True), prior=beam.pvalue.AsDict(prior_seen)
+            )
+        feed_tags = (REJECTS, VALIDATORS_OUT) if memory is not None else (REJECTS,)
         polled = (
             urls
             | "ByFeedHost" >> beam.Map(_by_host).with_output_types(KEYED)
-            | "FetchFeeds"
-            >> beam.ParDo(FetchFeedsFn(self.settings)).with_input_types(KEYED).with_outputs(REJECTS, main="entries")
+            | "FetchFeeds" >> fetch_feeds.with_input_types(KEYED).with_outputs(*feed_tags, main="entries")
         )
-        pages = (
+        unseen = (
             polled.entries
             | "ByEntry" >> beam.Map(_entry_by_key).with_output_types(KEYED)
-            | "SkipSeen" >> beam.ParDo(SkipSeenFn(self.settings.seen_days)).with_input_types(KEYED)
+            | "SkipSeen" >> skip_seen.with_input_types(KEYED).with_outputs(SEEN_OUT, main="entries")
+        )
+        if memory is not None:
+            _ = (
+                (
+                    prior | "PriorRecords" >> beam.Map(_ranked, 0),
+                    polled[VALIDATORS_OUT]
+                    | "NewValidators" >> beam.Map(lambda kv: (("v", kv[0]), kv[1]))
+                    | "RankValidators" >> beam.Map(_ranked, 1),
+                    unseen[SEEN_OUT]
+                    | "NewSightings" >> beam.Map(lambda kv: (("s", kv[0]), kv[1]))
+                    | "RankSightings" >> beam.Map(_ranked, 1),
+                )
+                | "AllFeedState" >> beam.Flatten()
+                | "LatestPerKey" >> beam.CombinePerKey(_latest)
+                | "FeedStateList" >> beam.combiners.ToList()
+                | "WriteFeedState" >> beam.Map(write_feed_state, memory.write_to, self.settings.seen_days)
+            )
+        pages = (
+            unseen.entries
             | "ByPageHost" >> beam.Map(_entry_by_host).with_output_types(KEYED)
             | "FetchPages"
             >> beam.ParDo(FetchPagesFn(self.settings)).with_input_types(KEYED).with_outputs(REJECTS, main="raw")

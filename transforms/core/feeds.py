@@ -20,6 +20,7 @@
 from __future__ import annotations
 
 import hashlib
+import json
 import re
 import xml.etree.ElementTree as ET
 from dataclasses import dataclass
@@ -229,3 +230,54 @@ def host_of(url: str) -> str:
     """The politeness key of a URL: its lower-case host name (ports of
     one host share its limit)."""
     return (urlsplit(url).hostname or "").lower()
+
+
+# --- memory across runs ------------------------------------------------------
+
+FEED_STATE_VERSION = 1
+
+
+def feed_state_json(
+    validators: dict[str, tuple[str | None, str | None]], seen: dict[str, float], seen_days: float, now: float
+) -> bytes:
+    """The feeds' memory for the next run, as JSON (``_state/feeds/state.json``):
+
+    * ``validators``: feed URL -> ``{"etag", "last_modified"}`` of its last
+      200 answer, sent back as If-None-Match / If-Modified-Since;
+    * ``seen``: entry key (guid, else normalized link) -> when a feed last
+      listed it (UTC, ISO 8601); an entry is forgotten ``seen_days`` after
+      that, as within a run.
+
+    Feeds whose answer had no validator, and entries older than
+    ``seen_days`` at ``now`` (seconds since the epoch), are left out.
+    Sorted, so the same memory gives the same bytes."""
+    horizon = now - seen_days * 86400
+    doc = {
+        "version": FEED_STATE_VERSION,
+        "seen_days": seen_days,
+        "validators": {
+            url: {"etag": etag, "last_modified": modified}
+            for url, (etag, modified) in sorted(validators.items())
+            if etag or modified
+        },
+        "seen": {
+            key: datetime.fromtimestamp(at, UTC).isoformat(timespec="milliseconds").replace("+00:00", "Z")
+            for key, at in sorted(seen.items())
+            if at >= horizon
+        },
+    }
+    return json.dumps(doc, indent=1, sort_keys=True, ensure_ascii=False).encode("utf-8")
+
+
+def parse_feed_state(data: bytes) -> tuple[dict[str, tuple[str | None, str | None]], dict[str, float]]:
+    """(validators, seen) from :func:`feed_state_json`'s bytes: seen times
+    as seconds since the epoch.  Raises ValueError for anything else."""
+    try:
+        doc = json.loads(data.decode("utf-8"))
+        if doc.get("version") != FEED_STATE_VERSION:
+            raise ValueError(f"not a feed state file: version {doc.get('version')!r}, not {FEED_STATE_VERSION}")
+        validators = {url: (v.get("etag"), v.get("last_modified")) for url, v in doc["validators"].items()}
+        seen = {key: datetime.fromisoformat(at).timestamp() for key, at in doc["seen"].items()}
+    except (UnicodeDecodeError, json.JSONDecodeError, KeyError, AttributeError, TypeError) as exc:
+        raise ValueError(f"not a feed state file: {exc}") from exc
+    return validators, seen
