@@ -12,7 +12,6 @@ from __future__ import annotations
 
 import copy
 import html as html_lib
-import itertools
 import json
 import logging
 import re
@@ -68,15 +67,11 @@ def declared_language(html: str) -> str | None:
 
 # Reading what a page says about itself (its head, JSON-LD, <time>, <h1>)
 
-_META_TAG = re.compile(r"<meta\b([^>]{0,2000})>", re.I)
+# One pass over the page finds every tag read here; their contents are cut
+# out from where each tag ends.
+_TAGS = re.compile(r"<(meta|time|h1|script|title)\b([^>]{0,2000})>", re.I)
 _ATTR = re.compile(r"""([^\s=/>"']+)\s*=\s*(?:"([^"]*)"|'([^']*)'|([^\s>"']+))""")
-_JSON_LD = re.compile(
-    r"""<script\b[^>]{0,200}?type\s*=\s*["']?application/ld\+json["']?[^>]{0,200}>(.*?)</script>""",
-    re.I | re.S,
-)
-_TITLE = re.compile(r"<title\b[^>]{0,500}>(.*?)</title>", re.I | re.S)
-_H1 = re.compile(r"<h1\b[^>]{0,1000}>(.*?)</h1>", re.I | re.S)
-_TIME = re.compile(r"<time\b([^>]{0,1000})>", re.I)
+_CLOSING = {name: re.compile(f"</{name}\\s*>", re.I) for name in ("h1", "script", "title")}
 _TAG = re.compile(r"<[^>]*>")
 _MAX_H1 = 3
 
@@ -150,33 +145,54 @@ class PageHead:
         return None
 
 
+def _content(html: str, name: str, start: int) -> str | None:
+    m = _CLOSING[name].search(html, start)
+    return html[start : m.start()] if m else None
+
+
 def read_head(html: str) -> PageHead:
     meta: dict[str, list[str]] = {}
-    for m in _META_TAG.finditer(html):
-        attrs = _attrs(m.group(1))
-        content = attrs.get("content")
-        if content is None:
-            continue
-        for key in ("property", "name", "itemprop"):
-            if key in attrs:
-                meta.setdefault(attrs[key].strip().lower(), []).append(content)
     objects: list[dict] = []
-    for m in _JSON_LD.finditer(html) if "ld+json" in html else ():
-        try:
-            _walk_json(json.loads(m.group(1).strip().strip(";")), objects)
-        except (ValueError, RecursionError):
-            continue
+    title: str | None = None
+    h1: list[str] = []
+    times: list[dict[str, str]] = []
+    for m in _TAGS.finditer(html):
+        name, inside = m.group(1).lower(), m.group(2)
+        if name == "meta":
+            attrs = _attrs(inside)
+            content = attrs.get("content")
+            if content is not None:
+                for key in ("property", "name", "itemprop"):
+                    if key in attrs:
+                        meta.setdefault(attrs[key].strip().lower(), []).append(content)
+        elif name == "time":
+            if "datetime" in inside.lower():
+                attrs = _attrs(inside)
+                if attrs.get("datetime"):
+                    times.append(attrs)
+        elif name == "script":
+            if "ld+json" in inside.lower():
+                text = _content(html, "script", m.end())
+                try:
+                    _walk_json(json.loads((text or "").strip().strip(";")), objects)
+                except (ValueError, RecursionError):
+                    pass
+        elif name == "h1":
+            if len(h1) < _MAX_H1:
+                text = _text(_content(html, "h1", m.end()) or "")
+                if text:
+                    h1.append(text)
+        elif title is None:
+            title = _text(_content(html, "title", m.end()) or "") or None
     articles = [o for o in objects if any(t in k for k in _types(o) for t in _ARTICLE_TYPES) or "headline" in o]
+    article_ids = {id(o) for o in articles}
     publishers = []
     for o in objects:
         if any(k in ("website", "newsmediaorganization", "organization") for k in _types(o)) and _name(o.get("name")):
             publishers.append(_name(o.get("name")))
-        if o in articles and _name(o.get("publisher")):
+        if id(o) in article_ids and _name(o.get("publisher")):
             publishers.append(_name(o.get("publisher")))
-    title = _TITLE.search(html)
-    h1 = [t for t in (_text(m.group(1)) for m in itertools.islice(_H1.finditer(html), _MAX_H1)) if t]
-    times = [a for a in (_attrs(m.group(1)) for m in _TIME.finditer(html)) if a.get("datetime")]
-    return PageHead(meta, articles, publishers, _text(title.group(1)) if title else None, h1, times)
+    return PageHead(meta, articles, publishers, title, h1, times)
 
 
 def _jsonld_text(value) -> str | None:
