@@ -39,10 +39,11 @@ EMPTY_PARTITION = "date=1970-01-01/topic=none"
 
 
 def new_run_id(now: datetime | None = None) -> str:
-    """``20261201T094130Z-1a2b3c4d``: the run's start (UTC, so run ids sort
-    by time) and 8 random hex digits (two runs in one second differ)."""
+    """``20261201T094130123Z-1a2b3c4d``: the run's start in UTC to the
+    millisecond (runs into one output follow each other, so their ids sort
+    by time) and 8 random hex digits (two outputs' runs never share one)."""
     now = now or datetime.now(UTC)
-    return f"{now:%Y%m%dT%H%M%SZ}-{uuid.uuid4().hex[:8]}"
+    return f"{now:%Y%m%dT%H%M%S}{now.microsecond // 1000:03d}Z-{uuid.uuid4().hex[:8]}"
 
 
 def append_file_name(run_id: str) -> str:

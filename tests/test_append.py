@@ -99,7 +99,8 @@ def test_each_run_logs_the_files_it_added_and_rollback_restores_the_tables(three
     out, summaries, after = three_days
     logs = sorted((out / "_runs").glob("*.json"))
     assert len(logs) == 3
-    records = [json.loads(p.read_text()) for p in logs]
+    records = [json.loads(p.read_text()) for p in logs]  # run ids sort by start, to the millisecond
+    assert [r["counts"]["articles"] for r in records] == [s.articles for s in summaries]
     added = [f for r in records for f in r["files_added"]]
     on_disk = sorted(str(p.relative_to(out)) for t in ("articles", "duplicates", "rejects")
                      for p in (out / t).rglob("*.parquet"))  # fmt: skip
