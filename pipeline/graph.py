@@ -7,7 +7,8 @@ for callers that hold options.
 
 Step labels are stable (Dataflow's ``--update`` matches steps by name):
 Read, Extract, DetectLanguage, TagTopics, Dedup, WriteArticles,
-WriteDuplicates, CollectRejects, RejectRows, WriteRejects.
+WriteDuplicates, CollectRejects, RejectRows, WriteRejects; a batch run
+also has ReadDedupState and WriteDedupState (its memory across runs).
 """
 
 from __future__ import annotations
@@ -39,16 +40,20 @@ from transforms.common import (
     REJECT_ROWS,
     arrival_of,
 )
+from transforms.core.dedup_steps import STATE_SCHEMA as DEDUP_STATE_SCHEMA
 from transforms.core.records import Reject
 from transforms.core.schema import ARTICLE_SCHEMA, DUPLICATE_SCHEMA, REJECT_SCHEMA, partition_folder
+from transforms.dedup import STATE_FOLDER as DEDUP_STATE
 from transforms.dedup import Deduplicate, SingleStories
+from transforms.dedup import ReadState as ReadDedupState
+from transforms.dedup import WriteState as WriteDedupState
 from transforms.extract import ExtractArticles
 from transforms.feeds import FEED_STATE, FeedMemory, ReadFeeds
 from transforms.language import DetectLanguage
 from transforms.pubsub import ReadPubSub
 from transforms.read import ReadDocuments
 from transforms.topics import TagTopics
-from transforms.write import WindowSpec, WriteParquet
+from transforms.write import BATCH_FILE, WindowSpec, WriteParquet
 
 
 @dataclass(frozen=True)
@@ -84,6 +89,20 @@ def write_table(name: str, output: OutputPlan, window: WindowSpec | None = None)
         row_group_size=output.row_group_size,
         window=window,
         batch_name=output.file_name,
+    )
+
+
+def write_state(name: str, schema: pa.Schema, output: OutputPlan) -> WriteParquet:
+    """The writer of one stage's state into <state_out>/<name>/: one file,
+    named the same every run, so the commit replaces the earlier one."""
+    return WriteParquet(
+        FileSystems.join(output.state_out, name),
+        schema,
+        temp_directory=FileSystems.join(output.temp, f"_state_{name}"),
+        rows_metric=f"state.{name}_rows_written",
+        files_metric=f"state.{name}_files_written",
+        row_group_size=output.row_group_size,
+        batch_name=BATCH_FILE,
     )
 
 
@@ -164,9 +183,17 @@ def wire(p: beam.Pipeline, plan: RunPlan, source: beam.PTransform | None = None)
     articles = articles | "TagTopics" >> TagTopics(plan.topics.taxonomy_text, plan.topics.scoring)
     # --no_dedup still tells apart the records that share a URL.
     stage = Deduplicate if plan.deduplicate else SingleStories
+    # A batch run starts from what earlier runs of the output kept, and keeps what the next needs.
+    prior = None
+    if not timing.streaming:
+        earlier = FileSystems.join(output.state_in, DEDUP_STATE) if output.state_in else None
+        prior = p | "ReadDedupState" >> ReadDedupState(earlier)
     deduped = articles | "Dedup" >> stage(
-        plan.dedup, lateness_seconds=timing.lateness_seconds, streaming=timing.streaming
+        plan.dedup, lateness_seconds=timing.lateness_seconds, streaming=timing.streaming, prior=prior
     )
+    if prior is not None:
+        writer = write_state(DEDUP_STATE, DEDUP_STATE_SCHEMA, output)
+        _ = deduped["state"] | "WriteDedupState" >> WriteDedupState(writer)
     articles_written = deduped["articles"] | "WriteArticles" >> write_table("articles", output, timing.window)
     duplicates_written = deduped["duplicates"] | "WriteDuplicates" >> write_table("duplicates", output, timing.window)
     rejects = (read["rejects"], extracted["rejects"]) | "CollectRejects" >> beam.Flatten()

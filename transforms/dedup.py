@@ -50,7 +50,9 @@ from collections.abc import Iterable, Iterator
 from typing import Any
 
 import apache_beam as beam
+import pyarrow.parquet as pq
 from apache_beam.coders import PickleCoder, VarIntCoder
+from apache_beam.io.filesystems import FileSystems
 from apache_beam.transforms.timeutil import TimeDomain
 from apache_beam.transforms.userstate import BagStateSpec, ReadModifyWriteStateSpec, TimerSpec, on_timer
 from apache_beam.transforms.util import ReshufflePerKey
@@ -90,6 +92,8 @@ from transforms.core.params import DedupParams
 
 BY_DOC = "by_doc"
 STATE = "state"
+# Where a run keeps its dedup state, inside the output's state folder.
+STATE_FOLDER = "dedup"
 # The MinHash permutations' seed: fixed, so signatures (and the streaming
 # state keyed by their bands) are the same in every run and every process.
 MINHASH_SEED = 1
@@ -527,19 +531,23 @@ class Deduplicate(beam.PTransform):
 
     def _state(self, articles, identified, exact, banded, matched):
         """What the next run needs: each step's rows, and what every
-        document matched, less what the newest event time seen (in this
-        run or the state) has put out of reach."""
-        newest = (
-            (articles | "EventTimes" >> beam.Map(_event_us), self.prior | "StateTimes" >> beam.Map(lambda p: p.ts_us))
-            | "AllTimes" >> beam.Flatten()
-            | "Newest" >> beam.CombineGlobally(max).without_defaults()
-        )
+        document matched."""
         rows = (
             identified[STATE],
             exact[STATE],
             banded[STATE],
             matched | "MatchedRows" >> beam.MapTuple(matched_part),
         ) | "StateRows" >> beam.Flatten()
+        return self.still_needed(articles, rows)
+
+    def still_needed(self, articles, rows):
+        """``rows`` less what the newest event time seen (in this run or
+        the state) has put out of reach."""
+        newest = (
+            (articles | "EventTimes" >> beam.Map(_event_us), self.prior | "StateTimes" >> beam.Map(lambda p: p.ts_us))
+            | "AllTimes" >> beam.Flatten()
+            | "Newest" >> beam.CombineGlobally(max).without_defaults()
+        )
         return rows | "StillNeeded" >> beam.Filter(
             _kept, beam.pvalue.AsSingleton(newest, default_value=None), self.keep_us
         )
@@ -556,15 +564,54 @@ def _copy_of_own_story(element: tuple[str, Copy]) -> dict[str, Any]:
 
 class SingleStories(beam.PTransform):
     """What ``--no_dedup`` runs: every article is its own story; only a
-    later record of an already-seen URL with the same story is a copy."""
+    later record of an already-seen URL with the same story is a copy
+    (across runs too, given ``prior``: then 'state' holds the identities)."""
 
     def __init__(self, params: DedupParams = DedupParams(), **run: Any) -> None:
-        """``run``: ``lateness_seconds`` and ``streaming``, as for :class:`Deduplicate`."""
+        """``run``: ``lateness_seconds``, ``streaming`` and ``prior``, as for :class:`Deduplicate`."""
         super().__init__()
-        self.identify = Deduplicate(params, **run).identify()
+        self.dedup = Deduplicate(params, **run)
 
     def expand(self, articles):
-        identified = articles | "Identify" >> self.identify
+        identified = articles | "Identify" >> self.dedup.identify()
         stories = identified.main | "OwnStory" >> beam.Map(lambda a: {**a, "story_id": a["doc_id"]})
         copies = identified[COPIES] | "CopyStory" >> beam.Map(_copy_of_own_story)
-        return {"articles": stories, "duplicates": copies}
+        out = {"articles": stories, "duplicates": copies}
+        if self.dedup.prior is not None:
+            out["state"] = self.dedup.still_needed(articles, identified[STATE])
+        return out
+
+
+class ReadState(beam.PTransform):
+    """pipeline -> the :class:`StatePart` rows an earlier run left in
+    ``folder`` (nothing when ``folder`` is None or holds no file), read by
+    a worker when the run starts."""
+
+    def __init__(self, folder: str | None) -> None:
+        super().__init__()
+        self.folder = folder
+
+    def expand(self, pbegin):
+        folders = pbegin | "Folder" >> beam.Create([self.folder] if self.folder else [])
+        return folders | "Rows" >> beam.FlatMap(read_state)
+
+
+class WriteState(beam.PTransform):
+    """StatePart elements -> rows of ``STATE_SCHEMA``, through ``writer``
+    (a Parquet writer of one file that the next run's commit replaces)."""
+
+    def __init__(self, writer: beam.PTransform) -> None:
+        super().__init__()
+        self.writer = writer
+
+    def expand(self, parts):
+        return parts | "AsRows" >> beam.Map(lambda part: part._asdict()) | "Write" >> self.writer
+
+
+def read_state(folder: str) -> Iterator[StatePart]:
+    """The state rows an earlier run left in ``folder`` (none if it holds no file)."""
+    found = FileSystems.match([FileSystems.join(folder, "*.parquet")])[0].metadata_list
+    for metadata in sorted(found, key=lambda m: m.path):
+        with FileSystems.open(metadata.path) as fh:
+            for row in pq.read_table(fh).to_pylist():
+                yield StatePart(**row)
