@@ -143,3 +143,18 @@ def test_unlabelled_latin_text_is_read_as_windows_1252():
 def test_xml_without_a_bom_is_recognised_by_its_first_character(codec):
     feed = '<?xml version="1.0"?><rss><channel><title>أخبار</title></channel></rss>'
     assert decode_bytes(feed.encode(codec), is_html=False, is_xml=True).text == feed
+
+
+@pytest.mark.parametrize("label", ["iso-8859-1", "windows-1252"])
+def test_utf8_bytes_under_a_latin_label_are_read_as_utf8(label):
+    """A page stored as UTF-8 that still declares a Latin charset: decoding
+    it as declared turns 'aprobó' into 'aprobÃ³' cleanly, so the bytes decide."""
+    # Spanish as such pages are: mostly ASCII letters, a few accented ones.
+    text = ("El Gobierno aprobó hoy el plan de inversiones para la región, que incluye nuevas carreteras "
+            "y escuelas en las provincias del norte, según informaron fuentes oficiales. ") * 6
+    page = f'<html><head><meta charset="{label}"></head><body><p>{text}</p></body></html>'.encode()
+    decoded = decode_bytes(page, is_html=True)
+    assert text in decoded.text and decoded.encoding == "utf-8"
+    # Real Latin bytes under the same label keep it.
+    latin = page.decode().encode("cp1252")
+    assert text in decode_bytes(latin, is_html=True).text

@@ -270,6 +270,12 @@ def decode_bytes(data: bytes, *, is_html: bool, is_xml: bool = False, declared: 
         if text is None:
             continue
         if codec in _LATIN_SINGLE_BYTE:
+            # Valid UTF-8 with multi-byte sequences is not Latin text by
+            # accident: pages stored as UTF-8 under a stale Latin label
+            # otherwise become "fÃ¼r".
+            utf8 = _strict(data, "utf-8") if max(data) >= 0x80 else None
+            if utf8 is not None:
+                return Decoded(utf8, "utf-8", "redetected")
             other = _overruled(data, codec)
             if other is not None:
                 return other
