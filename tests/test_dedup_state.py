@@ -97,3 +97,17 @@ def test_state_rows_out_of_reach_are_dropped(tmp_path):
     # A month on, nothing of day 1 is kept, and its copy starts a story of its own.
     assert stories == {"z": "z"}
     assert {p.doc_id for p in state} == {"z"}
+
+
+def test_a_known_url_with_a_new_text_is_a_later_copy_across_runs(tmp_path):
+    day1, _ = _days()
+    _, state1, _ = _run(day1, tmp_path / "day1", prior=None)
+    revised = {**day1[0], "source_uri": "a00-revised", "event_time": day1[0]["event_time"] + timedelta(hours=20),
+               "text": day1[0]["text"] + "\nوأضاف المتحدث أن المفاوضات ستستأنف الأسبوع المقبل."}  # fmt: skip
+    replaced = {**day1[1], "source_uri": "a01-replaced", "event_time": day1[1]["event_time"] + timedelta(hours=20),
+                "text": day1[-1]["text"]}  # fmt: skip
+    stories, _, counters = _run([revised, replaced], tmp_path / "day2", prior=state1)
+    (revision,) = [d for d in stories if stories[d] == "a00"]
+    assert revision != "a00" and counters["dedup.same_url_copies"] == 1
+    # A URL whose text was replaced by another story's is an article of its own, not day 1's.
+    assert counters["dedup.url_variants"] == 1 and "a01" not in stories.values()
