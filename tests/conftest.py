@@ -26,6 +26,20 @@ def rows_by_doc_id(table: pa.Table) -> list[dict]:
 
 
 @pytest.fixture
+def site():
+    """A real HTTP server on 127.0.0.1 serving feeds and pages (tests.feedsite.Site)."""
+    from pytest_httpserver import HTTPServer
+
+    from tests.feedsite import Site
+
+    server = HTTPServer(host="127.0.0.1", port=0, threaded=True)
+    server.start()
+    yield Site(server)
+    server.clear()
+    server.stop()
+
+
+@pytest.fixture
 def seeds_copy(tmp_path: Path) -> Path:
     """A private copy of seeds/ (with its manifest) that a test may change."""
     dest = tmp_path / "seeds"

@@ -16,10 +16,9 @@ from apache_beam.metrics.metric import MetricsFilter
 from apache_beam.runners.portability.fn_api_runner import FnApiRunner
 from apache_beam.testing.test_pipeline import TestPipeline
 from apache_beam.testing.util import assert_that, equal_to
-from pytest_httpserver import HTTPServer
 from werkzeug import Request, Response
 
-from tests.feedsite import Site, rss, seed_articles, seed_page
+from tests.feedsite import rss, seed_articles, seed_page
 from transforms.common import DOCUMENTS_IN, FEED_REPEATED_ENTRIES, NAMESPACE
 from transforms.core.fetch import FetchPolicy, parse_networks
 from transforms.feeds import FeedSettings, ReadFeeds
@@ -32,15 +31,6 @@ BAD_LINKS = (
     "data:text/html;base64,PHA+aGk8L3A+",
     "ftp://news.example/story.txt",
 )
-
-
-@pytest.fixture
-def site() -> Iterator[Site]:
-    server = HTTPServer(host="127.0.0.1", port=0, threaded=True)
-    server.start()
-    yield Site(server)
-    server.clear()
-    server.stop()
 
 
 def _settings(**policy) -> FeedSettings:

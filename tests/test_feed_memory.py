@@ -16,7 +16,6 @@ import time
 from datetime import UTC, datetime, timedelta
 
 import pytest
-from pytest_httpserver import HTTPServer
 from werkzeug import Request, Response
 
 from pipeline.run import run
@@ -28,15 +27,6 @@ from transforms.core.feeds import feed_state_json, parse_feed_state
 FLAGS = ("--allow_networks", "127.0.0.1/32", "--requests_per_host", "20", "--fetch_timeout", "30",
          "--fetch_backoff_seconds", "0.1")  # fmt: skip
 STAMP = "Sat, 21 Nov 2026 10:00:00 GMT"
-
-
-@pytest.fixture
-def site():
-    server = HTTPServer(host="127.0.0.1", port=0, threaded=True)
-    server.start()
-    yield Site(server)
-    server.clear()
-    server.stop()
 
 
 def _serve(site: Site, n: int = 4):

@@ -13,7 +13,6 @@ from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 import pytest
-from pytest_httpserver import HTTPServer
 from werkzeug import Request, Response
 
 from pipeline.run import run
@@ -22,15 +21,6 @@ from tests.feedsite import ENTITY_BOMB, FEEDS, GZIP_BOMB, Site, real_page, retar
 
 RATE = 5.0  # requests per second per host in these tests
 REAL_FEEDS = ("rss_2.0_bbc.xml", "rss_1.0_iso8859.xml", "heraldsun.rss")
-
-
-@pytest.fixture
-def site():
-    server = HTTPServer(host="127.0.0.1", port=0, threaded=True)
-    server.start()
-    yield Site(server)
-    server.clear()
-    server.stop()
 
 
 def _html(body: bytes, status: int = 200, **headers: str) -> Response:
