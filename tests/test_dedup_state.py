@@ -88,15 +88,24 @@ def test_two_appended_days_give_the_story_ids_of_one_run(tmp_path):
     assert sorted(state3) == sorted(state2)
 
 
-def test_state_rows_out_of_reach_are_dropped(tmp_path):
+def test_state_rows_out_of_reach_are_dropped_but_urls_are_remembered(tmp_path):
     day1, _ = _days()
     _, state1, _ = _run(day1, tmp_path / "day1", prior=None)
     later = [{**day1[0], "doc_id": "z", "source_uri": "z", "url": "https://z.example/",
               "text": day1[-1]["text"] + " تحديث", "event_time": DAY1 + timedelta(days=30)}]  # fmt: skip
     stories, state, _ = _run(later, tmp_path / "later", prior=state1)
-    # A month on, nothing of day 1 is kept, and its copy starts a story of its own.
+    # A month on, day 1's stories are out of reach: its copy starts a story of its own.
     assert stories == {"z": "z"}
-    assert {p.doc_id for p in state} == {"z"}
+    assert {p.doc_id for p in state if p.size >= 0} == {"z"}
+    # Its URLs are still known, by text: a rerun of a day-1 record is already ingested,
+    # and a new text under a day-1 URL gets a doc_id of its own.
+    old = [p for p in state if p.step == "identify" and p.doc_id != "z"]
+    assert len(old) == len(day1) and all(p.size == -1 and not p.values for p in old)
+    rerun = {**day1[0], "event_time": DAY1 + timedelta(days=31)}
+    renewed = {**day1[1], "source_uri": "new", "text": day1[2]["text"], "event_time": DAY1 + timedelta(days=31)}
+    stories, _, counters = _run([rerun, renewed], tmp_path / "rerun", prior=state)
+    assert counters["dedup.already_ingested"] == 1
+    assert list(stories) != ["a01"] and len(stories) == 1 and "a00" not in stories
 
 
 def test_a_known_url_with_a_new_text_is_a_later_copy_across_runs(tmp_path):

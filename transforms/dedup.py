@@ -389,10 +389,17 @@ def _event_us(article: dict[str, Any]) -> int:
     return round(article["event_time"].timestamp() * MICROS) // _MS * _MS
 
 
-def _kept(part: StatePart, clock_us: int | None, keep_us: int) -> bool:
-    """Whether a state row is still needed by a run whose newest event is
-    at ``clock_us``: as long as a record may still come that matches it."""
-    return clock_us is None or part.ts_us + keep_us >= clock_us
+def _still_needed(part: StatePart, clock_us: int | None, keep_us: int) -> Iterator[StatePart]:
+    """A state row as a run whose newest event is at ``clock_us`` leaves
+    it: whole as long as a record may still come that matches it; after
+    that nothing, except a URL's identity, which stays without its
+    signature (``size`` -1) so that a record an earlier run wrote is still
+    known as already ingested, and a new text under its URL still gets a
+    doc_id of its own."""
+    if clock_us is None or part.ts_us + keep_us >= clock_us:
+        yield part
+    elif part.step == "identify":
+        yield part._replace(values=b"", size=-1)
 
 
 class _Form:
@@ -548,8 +555,8 @@ class Deduplicate(beam.PTransform):
             | "AllTimes" >> beam.Flatten()
             | "Newest" >> beam.CombineGlobally(max).without_defaults()
         )
-        return rows | "StillNeeded" >> beam.Filter(
-            _kept, beam.pvalue.AsSingleton(newest, default_value=None), self.keep_us
+        return rows | "StillNeeded" >> beam.FlatMap(
+            _still_needed, beam.pvalue.AsSingleton(newest, default_value=None), self.keep_us
         )
 
 

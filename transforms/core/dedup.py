@@ -258,7 +258,8 @@ def record_id(article: dict[str, Any]) -> str:
 class Variant:
     """One distinct story seen under a URL: the ``doc_id`` its records
     carry, and the hash of its normalized text.  ``prior``: it is already
-    in the output, from an earlier run."""
+    in the output, from an earlier run; one remembered past the horizon
+    has no signature (``size`` -1) and is compared by text only."""
 
     doc_id: str
     ts_us: int
@@ -324,6 +325,8 @@ def run_identity(
         sig = hasher.signature(article["text"])
         best: tuple[tuple[float, int, str], Variant, float] | None = None
         for variant in known:
+            if variant.size < 0:  # remembered past the horizon without its signature
+                continue
             same, score = is_same_story(sig, variant.signature(), thresholds)
             score = round(score, 4)
             rank = (-score, variant.ts_us, variant.doc_id)
