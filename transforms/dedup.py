@@ -50,6 +50,7 @@ from collections.abc import Iterable, Iterator
 from typing import Any
 
 import apache_beam as beam
+import numpy as np
 import pyarrow.parquet as pq
 from apache_beam.coders import PickleCoder, VarIntCoder
 from apache_beam.io.filesystems import FileSystems
@@ -75,6 +76,8 @@ from transforms.core.dedup_steps import (
     COPIES,
     FORWARD,
     MATCHED,
+    MINHASH,
+    TEXT_KEY,
     BandStep,
     Counts,
     ExactStep,
@@ -87,7 +90,7 @@ from transforms.core.dedup_steps import (
     matched_part,
     resolve_copies,
 )
-from transforms.core.minhash import MinHasher, SimilarityThresholds, band_keys
+from transforms.core.minhash import MinHasher, Signature, SimilarityThresholds, band_keys
 from transforms.core.params import DedupParams
 
 BY_DOC = "by_doc"
@@ -235,7 +238,7 @@ class KeyByTextFn(_StepFn):
 
     @timed_stage
     def process(self, article: dict[str, Any]) -> Iterator[tuple[str, dict[str, Any]]]:
-        yield exact_key(article["text"]), article
+        yield article.get(TEXT_KEY) or exact_key(article["text"]), article
 
 
 class SignatureFn(_StepFn):
@@ -253,7 +256,12 @@ class SignatureFn(_StepFn):
 
     @timed_stage
     def process(self, article: dict[str, Any], ts=beam.DoFn.TimestampParam) -> Iterator:
-        sig = self._hasher.signature(article["text"])
+        computed = article.get(MINHASH)
+        if computed is None:
+            sig = self._hasher.signature(article["text"])
+        else:
+            sig = Signature(np.frombuffer(computed[0], dtype=np.uint32), computed[1])
+            article = {k: v for k, v in article.items() if k not in (MINHASH, TEXT_KEY)}
         fp = Fingerprint(article["doc_id"], _micros(ts), sig.values.tobytes(), sig.size)
         for key in band_keys(sig, self.bands, self.rows):
             yield (key, fp)

@@ -30,7 +30,7 @@ reprints A's lead paragraphs.
 from __future__ import annotations
 
 import hashlib
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any, NamedTuple
 
 import numpy as np
@@ -284,6 +284,9 @@ class Identity:
     similarity: float = 1.0
     # The same URL and the same text as a record an earlier run wrote.
     already_ingested: bool = False
+    # What was computed to decide, for the later steps to reuse.
+    signature: Signature | None = field(default=None, compare=False)
+    text_key: str = ""
 
 
 def variant_doc_id(url_doc_id: str, rec_id: str, kind: str) -> str:
@@ -339,5 +342,5 @@ def run_identity(
             continue
         doc_id = url_doc_id if not known else variant_doc_id(url_doc_id, rec_id, "variant")
         known = [*known, Variant(doc_id, ts_us, sig.values.tobytes(), sig.size, text_key)]
-        out.append((article, ts_us, Identity(doc_id)))
+        out.append((article, ts_us, Identity(doc_id, signature=sig, text_key=text_key)))
     return known, out

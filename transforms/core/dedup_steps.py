@@ -51,6 +51,12 @@ MATCHED = "matched"  # (doc_id, Matched): what a document matched
 FORWARD = "forward"  # (next doc_id, Copy), for the next resolution hop
 
 
+# Article keys of what Identify computed, reused by the steps after it and
+# dropped before the article goes on (writers ignore them in any case).
+TEXT_KEY = "_text_key"
+MINHASH = "_minhash"
+
+
 class Out(NamedTuple):
     tag: str | None
     ts_us: int
@@ -172,7 +178,11 @@ class IdentifyStep(OrderedStep):
                 continue
             if identity.copy_of is None:
                 counts["url_variants"] += identity.doc_id != article["doc_id"]
-                outs.append(Out(None, ts_us, {**article, "doc_id": identity.doc_id}))
+                unique = {**article, "doc_id": identity.doc_id}
+                if identity.signature is not None:  # computed here already: Exact and Signature reuse it
+                    unique[TEXT_KEY] = identity.text_key
+                    unique[MINHASH] = (identity.signature.values.tobytes(), identity.signature.size)
+                outs.append(Out(None, ts_us, unique))
                 continue
             counts["same_url_copies"] += 1
             copy = {**article, "doc_id": identity.doc_id, "duplicate_of": identity.copy_of,
