@@ -60,6 +60,8 @@ def _run(articles: list[dict], out: Path, prior: list[StatePart] | None) -> tupl
         if c.key.metric.name.startswith("dedup.")
     }
     stories = dict(_load(out / "stories"))
+    # Every record in is a story row, a copy row, or already ingested.
+    assert len(stories) + counters.get("dedup.already_ingested", 0) == len(articles)
     return stories, _load(out / "state"), counters
 
 

@@ -23,6 +23,7 @@ def test_the_labelled_set_is_whole_and_its_test_part_frozen():
 
 def test_pair_scores_count_what_they_say():
     pairs = [Pair(str(i), label, "a", "b") for i, label in enumerate(["copy", "copy", "different", "rewrite"])]
-    s = score("m", "dev", pairs, [True, False, True, True])
-    assert (s.copy_recall, s.different_merged, s.rewrites_merged) == (0.5, 1, 1)
-    assert s.f1 == 0.5  # precision 1/2, recall 1/2
+    s = score("m", "dev", pairs, [True, False, True, False])
+    assert (s.copy_recall, s.different_merged, s.rewrites_merged) == (0.5, 1, 0)
+    assert s.f1 == 0.5  # precision 1/2 (the different pair merged), recall 1/2; rewrites not scored
+    assert score("m", "dev", pairs, [True, False, False, True]).f1 == round(2 / 3, 4)
