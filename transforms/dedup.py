@@ -393,8 +393,9 @@ def _prior_matched(part: StatePart) -> Iterator[tuple[str, Matched]]:
         yield part.key, matched_of(part)
 
 
-def _event_us(article: dict[str, Any]) -> int:
-    return round(article["event_time"].timestamp() * MICROS) // _MS * _MS
+def _event_us(_: Any, ts=beam.DoFn.TimestampParam) -> int:
+    """An article's event time: its element timestamp, as every step reads it."""
+    return _micros(ts)
 
 
 def _still_needed(part: StatePart, clock_us: int | None, keep_us: int) -> Iterator[StatePart]:

@@ -16,27 +16,22 @@ from __future__ import annotations
 import argparse
 import json
 import random
-import re
 from collections import defaultdict
 from itertools import combinations
 from pathlib import Path
 
 import mmh3
 
+from tests.dedup_eval.pick_sources import _FIELD
 from transforms.core.normalize import tokens
 
 BINS = [(0.05, 0.15), (0.15, 0.25), (0.25, 0.35), (0.35, 0.45), (0.45, 0.55), (0.55, 0.65), (0.65, 0.75),
         (0.75, 0.85), (0.85, 0.95), (0.95, 0.999)]  # fmt: skip
-_FIELD = {name: re.compile(f"<{name}>(.*?)</{name}>", re.S) for name in ("URL", "SRC", "TITLE", "TIME", "TEXT")}
 
 
 def parse(path: Path) -> dict[str, str]:
-    raw = path.read_text(encoding="utf-8", errors="replace")
-    out = {}
-    for name, pattern in _FIELD.items():
-        m = pattern.search(raw)
-        out[name.lower()] = m.group(1).strip() if m else ""
-    return out
+    fields = dict(_FIELD.findall(path.read_text(encoding="utf-8", errors="replace")))
+    return {name.lower(): fields.get(name, "") for name in ("URL", "SRC", "TITLE", "TIME", "TEXT")}
 
 
 def trigrams(text: str) -> set[int]:

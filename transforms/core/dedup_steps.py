@@ -254,6 +254,8 @@ class BandStep(OrderedStep):
     are kept ``keep_us`` (the horizon plus the allowed lateness), so a copy
     arriving late still finds its story."""
 
+    name = "band"
+
     def __init__(
         self, thresholds: SimilarityThresholds, horizon_us: int, max_reps: int, keep_us: int | None = None
     ) -> None:
@@ -261,8 +263,6 @@ class BandStep(OrderedStep):
         self.horizon_us = horizon_us
         self.keep_us = horizon_us if keep_us is None else keep_us
         self.max_reps = max_reps
-
-    name = "band"
 
     def tie(self, value: Fingerprint) -> str:
         return value.doc_id
