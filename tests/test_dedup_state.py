@@ -82,7 +82,7 @@ def test_two_appended_days_give_the_story_ids_of_one_run(tmp_path):
     joined = [d for d in second if second[d] != d]
     assert len(joined) >= 4, "day 2 must hold copies that join day-1 stories"
     assert all(second[d].startswith("a") for d in joined)
-    assert {p.step for p in state1} == {"identify", "exact", "band", "matched"}
+    assert {p.step for p in state1} == {"identify", "exact", "anchor", "matched"}
     assert counters.get("dedup.already_ingested", 0) == 0
     # Day 2 again, after day 2: everything is already in the output.
     again, state3, counters = _run(day2, tmp_path / "again", prior=state2)

@@ -22,7 +22,7 @@ from pipeline.resolve import FeedsSource, FilesSource, InputPlan, Manifest, reso
 from pipeline.template import template_parameters
 from tests.conftest import PINNED_INGEST
 from transforms.core.fetch import FetchPolicy
-from transforms.core.minhash import SimilarityThresholds
+from transforms.core.overlap import CopyRule
 from transforms.core.params import DedupParams, LanguageParams, Params, ScoringParams, add_flags
 from transforms.core.taxonomy import packaged_taxonomy_text
 from transforms.dedup import Deduplicate
@@ -65,13 +65,13 @@ def test_a_manifest_without_a_file_column_is_refused_at_resolve(tmp_path, folder
 
 def test_parameter_sets_come_from_their_flags(tmp_path, folder):
     plan = _resolve(
-        tmp_path, "--input", str(folder), "--dedup_bands", "16", "--dedup_rows", "8", "--dedup_horizon_days", "0.5",
+        tmp_path, "--input", str(folder), "--dedup_containment", "0.5", "--dedup_lead", "0.3", "--dedup_horizon_days", "0.5",
         "--no_dedup", "--topic_min_score", "5", "--lang_seed", "7", "--min_chars", "20",
     )  # fmt: skip
-    assert plan.dedup == DedupParams(bands=16, rows=8, horizon_days=0.5)
+    assert plan.dedup == DedupParams(containment=0.5, lead=0.3, horizon_days=0.5)
     assert plan.deduplicate is False
     dedup = Deduplicate(plan.dedup, lateness_seconds=plan.timing.lateness_seconds)
-    assert dedup.thresholds == SimilarityThresholds(jaccard=0.5, containment=0.8)
+    assert dedup.rule == CopyRule(containment=0.5, lead=0.3, anywhere=0.6)
     assert dedup.horizon_us == 43_200 * 1_000_000 and dedup.keep_us == (43_200 + 24 * 3600) * 1_000_000
     assert plan.topics.scoring == ScoringParams(min_score=5.0)
     assert plan.language == LanguageParams(seed=7)
@@ -79,15 +79,15 @@ def test_parameter_sets_come_from_their_flags(tmp_path, folder):
     assert plan.topics.taxonomy_text == packaged_taxonomy_text()  # no --taxonomy: the packaged one
 
 
-def test_bands_times_rows_over_num_perm_is_refused_naming_the_flags(tmp_path, folder):
-    message = "--dedup_bands x --dedup_rows (64 x 4) must not exceed --dedup_num_perm (128)"
+def test_a_copy_rule_that_contradicts_itself_is_refused_naming_the_flags(tmp_path, folder):
+    message = "--dedup_containment_anywhere (0.5) must not be below --dedup_containment (0.7)"
     with pytest.raises(ValueError) as refused:
-        _resolve(tmp_path, "--input", str(folder), "--dedup_bands", "64", "--dedup_rows", "4")
+        _resolve(tmp_path, "--input", str(folder), "--dedup_containment", "0.7", "--dedup_containment_anywhere", "0.5")
     assert str(refused.value) == message
     with pytest.raises(ValueError) as constructed:
-        DedupParams(bands=64, rows=4)  # the dataclass itself refuses it, not only the flags
+        DedupParams(containment=0.7, containment_anywhere=0.5)  # the dataclass itself refuses it, not only the flags
     assert str(constructed.value) == message
-    assert DedupParams(bands=16, rows=8).num_perm == 128  # 16 x 8 = 128 is allowed
+    assert DedupParams(containment=0.6).containment_anywhere == 0.6  # equal is allowed
 
 
 @pytest.mark.parametrize(

@@ -9,10 +9,10 @@ runner.
       | one doc_id per record from here on                                |
     Exact (key: normalized-text hash)  -> exact copies, what they matched +
       | first of each text                                                |
-    Signature (MinHash, once per doc)                                     |
-      | one element per LSH band        \\ the article                    |
-    CompareInBand (key: band)            |                                |
-      | best match per band              |                                |
+    Fingerprint (2-gram hashes, once per doc)                             |
+      | one element per anchor          \\ the article                    |
+    CompareAtAnchor (key: anchor)        |                                |
+      | best match per anchor            |                                |
     Decide (key: doc_id) <---------------+                                |
       | first copies -> articles; what each document matched; copies      |
     ResolveHop1..3 (key: the matched doc) <-------------------------------+
@@ -20,7 +20,7 @@ runner.
       +-> duplicates
 
 What each step decides is in :mod:`transforms.core.dedup_steps`, without
-Beam; this module only runs it.  Identify, Exact and CompareInBand are
+Beam; this module only runs it.  Identify, Exact and CompareAtAnchor are
 ordered steps: a key's values are decided in ``(event time, tie)`` order
 against what the key keeps.  Each runs in one of two forms, written once
 for all three:
@@ -35,7 +35,7 @@ for all three:
 The results are identical for data that is not late.  The stateful form
 costs 13x the grouped one in batch (221 documents: 23 s against 1.7 s),
 with or without the SDK harness's state cache: docs/dedup.md has the
-measurement.  Decide gathers a document's band verdicts (by count when
+measurement.  Decide gathers a document's anchor verdicts (by count when
 streaming), and each resolution hop joins copies with what the document
 they matched matched; both run the same decision in either form.
 
@@ -50,7 +50,6 @@ from collections.abc import Iterable, Iterator
 from typing import Any
 
 import apache_beam as beam
-import numpy as np
 import pyarrow.parquet as pq
 from apache_beam.coders import PickleCoder, VarIntCoder
 from apache_beam.io.filesystems import FileSystems
@@ -76,9 +75,8 @@ from transforms.core.dedup_steps import (
     COPIES,
     FORWARD,
     MATCHED,
-    MINHASH,
     TEXT_KEY,
-    BandStep,
+    AnchorStep,
     Counts,
     ExactStep,
     IdentifyStep,
@@ -90,15 +88,16 @@ from transforms.core.dedup_steps import (
     matched_part,
     resolve_copies,
 )
-from transforms.core.minhash import MinHasher, Signature, SimilarityThresholds, band_keys
+from transforms.core.normalize import tokens
+from transforms.core.overlap import CopyRule, anchors, compact
 from transforms.core.params import DedupParams
 
 BY_DOC = "by_doc"
 STATE = "state"
 # Where a run keeps its dedup state, inside the output's state folder.
 STATE_FOLDER = "dedup"
-# The MinHash permutations' seed: fixed, so signatures (and the streaming
-# state keyed by their bands) are the same in every run and every process.
+# The MinHash permutations' seed (Identify's same-URL signatures): fixed,
+# so signatures are the same in every run and every process.
 MINHASH_SEED = 1
 RESOLVE_HOPS = 3
 _MS = 1000
@@ -241,35 +240,32 @@ class KeyByTextFn(_StepFn):
         yield article.get(TEXT_KEY) or exact_key(article["text"]), article
 
 
-class SignatureFn(_StepFn):
-    """One MinHash signature per document, sent to each of its band keys;
-    the article itself goes once, keyed by doc_id, to wait for the verdicts."""
+class FingerprintFn(_StepFn):
+    """One compact form per document (the 2-gram hashes of its headline and
+    text), sent to each of
+    its anchor keys; the article itself goes once, keyed by doc_id, to
+    wait for the verdicts."""
 
-    def __init__(self, *, num_perm: int, shingle_size: int, seed: int, bands: int, rows: int):
-        self.hashing = {"num_perm": num_perm, "shingle_size": shingle_size, "seed": seed}
-        self.bands = bands
-        self.rows = rows
-
-    def setup(self) -> None:
-        super().setup()
-        self._hasher = MinHasher(**self.hashing)
+    def __init__(self, *, anchor_every: int, max_anchors: int):
+        self.anchor_every = anchor_every
+        self.max_anchors = max_anchors
 
     @timed_stage
     def process(self, article: dict[str, Any], ts=beam.DoFn.TimestampParam) -> Iterator:
-        computed = article.get(MINHASH)
-        if computed is None:
-            sig = self._hasher.signature(article["text"])
-        else:
-            sig = Signature(np.frombuffer(computed[0], dtype=np.uint32), computed[1])
-            article = {k: v for k, v in article.items() if k not in (MINHASH, TEXT_KEY)}
-        fp = Fingerprint(article["doc_id"], _micros(ts), sig.values.tobytes(), sig.size)
-        for key in band_keys(sig, self.bands, self.rows):
+        article = {k: v for k, v in article.items() if k != TEXT_KEY}
+        # The headline is part of what is compared: a page's first line is its
+        # headline in one source and the start of its body in another.
+        words = tokens(article.get("title") or "") + tokens(article["text"])
+        shingles = compact(words)
+        fp = Fingerprint(article["doc_id"], _micros(ts), shingles.tobytes(), len(shingles))
+        keys = anchors(words, self.anchor_every, self.max_anchors)
+        for key in keys:
             yield (key, fp)
-        yield beam.pvalue.TaggedOutput(BY_DOC, (fp.doc_id, Waiting(article)))
+        yield beam.pvalue.TaggedOutput(BY_DOC, (fp.doc_id, Waiting(article, len(keys))))
 
 
 class DecideGroupFn(_StepFn):
-    """Batch: a document's article and its bands' matches, after a GroupByKey."""
+    """Batch: a document's article and its anchors' matches, after a GroupByKey."""
 
     @timed_stage
     def process(self, element: tuple[str, Iterable[tuple[int, Waiting | Verdict]]]) -> Iterator:
@@ -279,13 +275,12 @@ class DecideGroupFn(_StepFn):
 
 
 class DecideFn(_StepFn):
-    """Streaming: waits for the article and the verdict of every band."""
+    """Streaming: waits for the article and the verdict of every anchor
+    (the article says how many anchors it was sent to)."""
 
     MESSAGES = BagStateSpec("messages", PickleCoder())
     SEEN = ReadModifyWriteStateSpec("seen", VarIntCoder())
-
-    def __init__(self, bands: int):
-        self.bands = bands
+    EXPECTED = ReadModifyWriteStateSpec("expected", VarIntCoder())
 
     @timed_stage
     def process(
@@ -294,16 +289,23 @@ class DecideFn(_StepFn):
         ts=beam.DoFn.TimestampParam,
         messages=beam.DoFn.StateParam(MESSAGES),
         seen_state=beam.DoFn.StateParam(SEEN),
+        expected_state=beam.DoFn.StateParam(EXPECTED),
     ) -> Iterator:
         doc_id, message = element
         seen = (seen_state.read() or 0) + 1
-        if seen < self.bands + 1:
+        if isinstance(message, Waiting):
+            expected = message.anchors + 1
+            expected_state.write(expected)
+        else:
+            expected = expected_state.read()
+        if expected is None or seen < expected:
             messages.add(message)
             seen_state.write(seen)
             return
         gathered = [*messages.read(), message]
         messages.clear()
         seen_state.clear()
+        expected_state.clear()
         yield from self._emit(decide_document(doc_id, _micros(ts), gathered))
 
 
@@ -447,9 +449,9 @@ class _Form:
         batch = GroupedStepFn(step, save_state=saving)
         return self._apply(keyed, f"By{by}", label, batch, StatefulStepFn(step), outputs, "main", True, prior)
 
-    def decide(self, keyed, bands: int):
+    def decide(self, keyed):
         outputs = (MATCHED, COPIES)
-        return self._apply(keyed, "ByDoc", "Decide", DecideGroupFn(), DecideFn(bands), outputs, "stories", True)
+        return self._apply(keyed, "ByDoc", "Decide", DecideGroupFn(), DecideFn(), outputs, "stories", True)
 
     def resolve(self, keyed, hop: int, keep_us: int, last_hop: bool):
         batch, stream = ResolveGroupFn(last_hop), ResolveFn(keep_us=keep_us, last_hop=last_hop)
@@ -505,7 +507,7 @@ class Deduplicate(beam.PTransform):
             raise ValueError("a streaming job keeps dedup state in the runner, not in the output")
         self.params = params
         self.hashing = {"num_perm": params.num_perm, "shingle_size": params.shingle_size, "seed": MINHASH_SEED}
-        self.thresholds = SimilarityThresholds(jaccard=params.jaccard, containment=params.containment)
+        self.rule = CopyRule(params.containment, params.lead, params.containment_anywhere)
         self.horizon_us = round(params.horizon_days * 86_400) * MICROS
         self.keep_us = self.horizon_us + lateness_seconds * MICROS
         self.streaming = streaming
@@ -521,14 +523,14 @@ class Deduplicate(beam.PTransform):
         keyed_by_text = identified.main | "KeyByText" >> beam.ParDo(KeyByTextFn())
         exact_step = ExactStep(self.horizon_us, self.keep_us)
         exact = form.ordered(keyed_by_text, "Text", "Exact", exact_step, COPIES, MATCHED)
-        signed = exact.main | "Signature" >> beam.ParDo(
-            SignatureFn(**self.hashing, bands=self.params.bands, rows=self.params.rows)
-        ).with_outputs(BY_DOC, main="bands")
-        band_step = BandStep(self.thresholds, self.horizon_us, self.params.max_reps, self.keep_us)
-        banded = form.ordered(signed.bands, "Band", "CompareInBand", band_step)
-        verdicts = banded.main if self.prior is not None else banded
+        signed = exact.main | "Fingerprint" >> beam.ParDo(
+            FingerprintFn(anchor_every=self.params.anchor_every, max_anchors=self.params.max_anchors)
+        ).with_outputs(BY_DOC, main="anchors")
+        anchor_step = AnchorStep(self.rule, self.horizon_us, self.params.max_reps, self.keep_us)
+        anchored = form.ordered(signed.anchors, "Anchor", "CompareAtAnchor", anchor_step)
+        verdicts = anchored.main if self.prior is not None else anchored
         gathered = (signed[BY_DOC], verdicts) | "GatherVerdicts" >> beam.Flatten()
-        decided = form.decide(gathered, self.params.bands)
+        decided = form.decide(gathered)
         copies = (decided[COPIES], exact[COPIES], identified[COPIES]) | "GatherCopies" >> beam.Flatten()
         matched = [decided[MATCHED], exact[MATCHED]]
         if self.prior is not None:
@@ -542,16 +544,16 @@ class Deduplicate(beam.PTransform):
             copies = hop_out[FORWARD]
         out = {"articles": decided.stories, "duplicates": resolved | "CollectDuplicates" >> beam.Flatten()}
         if self.prior is not None:
-            out["state"] = self._state(articles, identified, exact, banded, matched)
+            out["state"] = self._state(articles, identified, exact, anchored, matched)
         return out
 
-    def _state(self, articles, identified, exact, banded, matched):
+    def _state(self, articles, identified, exact, anchored, matched):
         """What the next run needs: each step's rows, and what every
         document matched."""
         rows = (
             identified[STATE],
             exact[STATE],
-            banded[STATE],
+            anchored[STATE],
             matched | "MatchedRows" >> beam.MapTuple(matched_part),
         ) | "StateRows" >> beam.Flatten()
         return self.still_needed(articles, rows)

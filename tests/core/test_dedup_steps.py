@@ -13,13 +13,15 @@ from transforms.core.dedup_steps import (
     COPIES,
     FORWARD,
     MATCHED,
-    BandStep,
+    AnchorStep,
     ExactStep,
     IdentifyStep,
     decide_document,
     resolve_copies,
 )
-from transforms.core.minhash import MinHasher, SimilarityThresholds
+from transforms.core.minhash import SimilarityThresholds
+from transforms.core.normalize import tokens
+from transforms.core.overlap import CopyRule, compact
 
 HOUR = 3_600_000_000
 HASHING = {"num_perm": 128, "shingle_size": 3, "seed": 1}
@@ -35,12 +37,11 @@ def _values(step, name: str) -> list[tuple[int, object]]:
     texts = [SEED_000, SEED_000, SEED_001, SEED_000 + " تحديث", SEED_002, SEED_001]
     hours = [0, 1, 2, 30, 100, 101]
     values = []
-    hasher = MinHasher(**HASHING)
     for i, (text, hour) in enumerate(zip(texts, hours, strict=True)):
         article = _article("same" if name == "identify" else f"d{i}", text, f"s#{i}")
-        if name == "band":
-            sig = hasher.signature(text)
-            values.append((hour * HOUR, Fingerprint(f"d{i}", hour * HOUR, sig.values.tobytes(), sig.size)))
+        if name == "anchor":
+            shingles = compact(tokens(text))
+            values.append((hour * HOUR, Fingerprint(f"d{i}", hour * HOUR, shingles.tobytes(), len(shingles))))
         else:
             values.append((hour * HOUR, article))
     return values
@@ -50,11 +51,11 @@ def _steps():
     return {
         "identify": IdentifyStep(HASHING, SimilarityThresholds(0.5, 0.5), keep_us=1000 * HOUR),
         "exact": ExactStep(horizon_us=72 * HOUR),
-        "band": BandStep(SimilarityThresholds(0.5, 0.8), horizon_us=72 * HOUR, max_reps=100),
+        "anchor": AnchorStep(CopyRule(), horizon_us=72 * HOUR, max_reps=100),
     }
 
 
-@pytest.mark.parametrize("name", ["identify", "exact", "band"])
+@pytest.mark.parametrize("name", ["identify", "exact", "anchor"])
 def test_an_ordered_step_decides_in_pieces_as_on_the_whole_group(name):
     step = _steps()[name]
     step.setup()
@@ -68,7 +69,7 @@ def test_an_ordered_step_decides_in_pieces_as_on_the_whole_group(name):
             counts[k] = counts.get(k, 0) + v
         state, _ = step.expire(state, item[0])
     assert pieces == whole and counts == whole_counts
-    assert any(out.tag is not None or name == "band" for out in whole)
+    assert any(out.tag is not None or name == "anchor" for out in whole)
 
 
 def test_exact_copies_report_what_they_matched_and_expire_after_the_horizon():
@@ -82,9 +83,9 @@ def test_exact_copies_report_what_they_matched_and_expire_after_the_horizon():
     assert step.expire(first, 173 * HOUR) == (None, None)
 
 
-def test_a_band_reports_misses_only_when_the_group_is_incomplete():
-    step = BandStep(SimilarityThresholds(0.5, 0.8), horizon_us=72 * HOUR, max_reps=100)
-    values = _values(step, "band")
+def test_an_anchor_reports_misses_only_when_the_group_is_incomplete():
+    step = AnchorStep(CopyRule(), horizon_us=72 * HOUR, max_reps=100)
+    values = _values(step, "anchor")
     items = in_order([(ts, step.tie(v), v) for ts, v in values])
     _, streaming, _ = step.decide([], items, complete=False)
     _, batch, _ = step.decide([], items, complete=True)
@@ -94,11 +95,11 @@ def test_a_band_reports_misses_only_when_the_group_is_incomplete():
 
 def test_a_document_is_a_story_or_a_copy_of_its_best_match():
     article = _article("d", SEED_000, "x")
-    outs, counts = decide_document("d", 5, [Verdict(None), Waiting(article)])
+    outs, counts = decide_document("d", 5, [Verdict(None), Waiting(article, 1)])
     assert counts == {"stories": 1}
     assert outs[0].value["story_id"] == "d" and outs[1] == (MATCHED, 5, ("d", Matched("d", 5, 5)))
     worse, better = Match("d", "a", 1, 0.7), Match("d", "b", 2, 0.9)
-    outs, counts = decide_document("d", 5, [Verdict(worse), Waiting(article), Verdict(better)])
+    outs, counts = decide_document("d", 5, [Verdict(worse), Waiting(article, 2), Verdict(better)])
     assert counts == {"near_copies": 1}
     assert outs[0].value == ("d", Matched("b", 2, 5))
     assert outs[1].tag == COPIES and outs[1].value[0] == "b" and outs[1].value[1].article["duplicate_of"] == "b"

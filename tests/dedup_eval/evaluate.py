@@ -177,7 +177,7 @@ def evaluate(folder: Path, out: Path, extra: Sequence[str] = ()) -> tuple[list[S
     missing = sorted(set(labels_full) - set(rows))
     labels = {name: v["story"] for name, v in labels_full.items() if name in rows}
     predicted = {name: rows[name]["story_id"] for name in labels}
-    results = [score("newsbeam (MinHash LSH + containment)", labels, predicted, seconds)]
+    results = [score("newsbeam (anchors + 2-gram overlap)", labels, predicted, seconds)]
     docs = sorted(
         (Extracted(name, rows[name]["text"], (rows[name]["event_time"], rows[name]["doc_id"])) for name in labels),
         key=lambda d: d.order,

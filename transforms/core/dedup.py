@@ -1,15 +1,16 @@
 """The dedup decisions, without Beam: what the keyed stages keep and decide.
 
 A story is represented by its first copy.  Each keyed stage (one key per
-exact text hash, one per LSH band) processes its documents in
-``(event time, doc_id)`` order, so every decision is the same whatever
-order the documents arrived in:
+exact text hash, one per anchor, see :mod:`transforms.core.overlap`)
+processes its documents in ``(event time, doc_id)`` order, so every
+decision is the same whatever order the documents arrived in:
 
 * exact stage: the first document with a given normalized-text hash within
   the horizon is kept; later ones are copies of it (similarity 1.0);
-* band stage: a document is compared with the representatives this band
-  key holds; it matches the most similar one (the earliest among equals),
-  else it becomes a representative itself.  Representatives older than the horizon are
+* anchor stage: a document is compared, by the 2-grams both share, with
+  the representatives this anchor key holds; it matches the most similar
+  one it is a copy of (the earliest among equals), else it becomes a
+  representative itself.  Representatives older than the horizon are
   dropped, and at most ``max_reps`` of the newest are kept.
 
 Before both, records that share a ``doc_id`` (one URL seen twice: a corpus
@@ -21,7 +22,7 @@ earlier one of its URL is a ``same_url`` copy of it; one whose text is
 another story becomes an article of its own under a new, deterministic
 ``doc_id``.
 
-A document's final decision is its best match over all its bands.  The
+A document's final decision is its best match over all its anchors.  The
 most similar representative wins rather than the earliest, so a cut copy of
 story A goes to A and not to an earlier story C whose "read also" box
 reprints A's lead paragraphs.
@@ -38,13 +39,14 @@ import numpy as np
 from transforms.core.ids import stable_hash
 from transforms.core.minhash import MinHasher, Signature, SimilarityThresholds, is_same_story
 from transforms.core.normalize import normalize_for_hashing
+from transforms.core.overlap import CopyRule, overlap
 
 MICROS = 1_000_000
 
 # What a later copy is a copy of (the ``duplicate_kind`` column).
 SAME_URL = "same_url"  # an earlier record of its own URL: a rerun or a revision of the page
 EXACT = "exact"  # another document with the same normalized text
-NEAR = "near"  # another document's story, by MinHash similarity
+NEAR = "near"  # another document's story, by the 2-grams both share
 
 # When two records share a URL, the URL is strong evidence that they are
 # one page, so less text evidence is asked of them than of two outlets'
@@ -64,19 +66,20 @@ def exact_key(text: str) -> str:
 
 @dataclass(frozen=True, slots=True)
 class Fingerprint:
-    """What a band key needs of a document: identity, time and signature."""
+    """What an anchor key needs of a document: identity, time and its
+    compact form (:func:`transforms.core.overlap.compact`)."""
 
     doc_id: str
     ts_us: int  # event time, microseconds since the epoch
-    values: bytes  # uint32 MinHash values
-    size: int  # distinct shingles
+    values: bytes  # uint32 hashes of its distinct word 2-grams, in text order
+    size: int  # how many
 
     @property
     def order(self) -> tuple[int, str]:
         return (self.ts_us, self.doc_id)
 
-    def signature(self) -> Signature:
-        return Signature(np.frombuffer(self.values, dtype=np.uint32), self.size)
+    def shingles(self) -> np.ndarray:
+        return np.frombuffer(self.values, dtype=np.uint32)
 
 
 @dataclass(frozen=True, slots=True)
@@ -98,21 +101,22 @@ def within(ts_us: int, other_ts_us: int, horizon_us: int) -> bool:
     return abs(ts_us - other_ts_us) <= horizon_us
 
 
-def match_in_band(
+def match_at_anchor(
     fp: Fingerprint,
     reps: list[Fingerprint],
-    thresholds: SimilarityThresholds,
+    rule: CopyRule,
     horizon_us: int,
 ) -> Match | None:
-    """The best representative within the horizon that ``fp`` is a copy of."""
-    sig = fp.signature()
+    """The best representative within the horizon that ``fp`` is a copy of
+    (similarity: the containment of the smaller text in the other)."""
+    mine = fp.shingles()
     best: Match | None = None
     for rep in reps:
         if rep.doc_id == fp.doc_id or not within(fp.ts_us, rep.ts_us, horizon_us):
             continue
-        same, score = is_same_story(sig, rep.signature(), thresholds)
-        candidate = Match(fp.doc_id, rep.doc_id, rep.ts_us, round(score, 4))
-        if same and (best is None or candidate.rank < best.rank):
+        shared = overlap(mine, rep.shingles())
+        candidate = Match(fp.doc_id, rep.doc_id, rep.ts_us, shared.containment)
+        if shared.is_copy(rule) and (best is None or candidate.rank < best.rank):
             best = candidate
     return best
 
@@ -146,20 +150,20 @@ def run_exact(
     return first, out
 
 
-def run_band(
+def run_anchor(
     reps: list[Fingerprint],
     fps: list[Fingerprint],
-    thresholds: SimilarityThresholds,
+    rule: CopyRule,
     horizon_us: int,
     max_reps: int,
 ) -> tuple[list[Fingerprint], list[tuple[Fingerprint, Match | None]], int]:
-    """One band key over ``fps`` in order: (representatives after, verdict
+    """One anchor key over ``fps`` in order: (representatives after, verdict
     per document, representatives dropped for room)."""
     verdicts = []
     dropped = 0
     for fp in fps:
         reps = expire(reps, fp.ts_us, horizon_us)
-        match = match_in_band(fp, reps, thresholds, horizon_us)
+        match = match_at_anchor(fp, reps, rule, horizon_us)
         if match is None:
             reps, n = add_representative(reps, fp, max_reps)
             dropped += n
@@ -172,13 +176,15 @@ def run_band(
 
 
 class Waiting(NamedTuple):
-    """An article waiting, under its doc_id, for the verdicts of its bands."""
+    """An article waiting, under its doc_id, for the verdicts of its
+    ``anchors`` anchor keys."""
 
     article: dict[str, Any]
+    anchors: int
 
 
 class Verdict(NamedTuple):
-    """One band's verdict on a document, under its doc_id: the best
+    """One anchor key's verdict on a document, under its doc_id: the best
     representative it matched there, or None."""
 
     match: Match | None
@@ -203,7 +209,7 @@ class Copy(NamedTuple):
 
 
 def gather(messages: list[Waiting | Verdict]) -> tuple[dict[str, Any] | None, list[Match]]:
-    """A document's article and the matches its bands reported."""
+    """A document's article and the matches its anchor keys reported."""
     article, matches = None, []
     for message in messages:
         if isinstance(message, Waiting):
@@ -237,7 +243,7 @@ def in_order(items: list[tuple]) -> list[tuple]:
 
 
 def best_match(matches: list[Match]) -> Match | None:
-    """The decision over all bands: the best representative matched."""
+    """The decision over all anchors: the best representative matched."""
     return min(matches, key=lambda m: m.rank, default=None)
 
 

@@ -7,7 +7,7 @@ into Beam outputs and counters, in a batch (grouped) or a streaming
 without a pipeline.
 
 The ordered steps (:class:`IdentifyStep`, :class:`ExactStep`,
-:class:`BandStep`) decide a key's values in ``(event time, tie)`` order
+:class:`AnchorStep`) decide a key's values in ``(event time, tie)`` order
 against what the key keeps; :func:`decide_document` and
 :func:`resolve_copies` gather a document's verdicts and join copies with
 what the document they matched matched.
@@ -39,11 +39,12 @@ from transforms.core.dedup import (
     gather,
     record_id,
     route,
-    run_band,
+    run_anchor,
     run_exact,
     run_identity,
 )
 from transforms.core.minhash import MinHasher, SimilarityThresholds
+from transforms.core.overlap import CopyRule
 
 # Output tags; None is a step's main output.
 COPIES = "copies"  # (doc_id a copy matched, Copy)
@@ -51,10 +52,10 @@ MATCHED = "matched"  # (doc_id, Matched): what a document matched
 FORWARD = "forward"  # (next doc_id, Copy), for the next resolution hop
 
 
-# Article keys of what Identify computed, reused by the steps after it and
-# dropped before the article goes on (writers ignore them in any case).
+# Article key of what Identify computed (the normalized-text hash), reused
+# by Exact and dropped before the article goes on (writers ignore it in
+# any case).
 TEXT_KEY = "_text_key"
-MINHASH = "_minhash"
 
 
 class Out(NamedTuple):
@@ -66,10 +67,10 @@ class Out(NamedTuple):
 class StatePart(NamedTuple):
     """One row of what a dedup step keeps, for the next run: under ``key``
     of ``step``, a document and its event time, with what the step needs
-    of it (a signature's ``values`` and ``size``, the ``text_key`` of its
+    of it (a signature's or compact form's ``values`` and ``size``, the ``text_key`` of its
     normalized text, or the ``target`` it matched)."""
 
-    step: str  # identify, exact, band or matched
+    step: str  # identify, exact, anchor or matched
     key: str
     doc_id: str
     ts_us: int
@@ -179,9 +180,8 @@ class IdentifyStep(OrderedStep):
             if identity.copy_of is None:
                 counts["url_variants"] += identity.doc_id != article["doc_id"]
                 unique = {**article, "doc_id": identity.doc_id}
-                if identity.signature is not None:  # computed here already: Exact and Signature reuse it
+                if identity.text_key:  # computed here already: Exact reuses it
                     unique[TEXT_KEY] = identity.text_key
-                    unique[MINHASH] = (identity.signature.values.tobytes(), identity.signature.size)
                 outs.append(Out(None, ts_us, unique))
                 continue
             counts["same_url_copies"] += 1
@@ -244,22 +244,21 @@ class ExactStep(OrderedStep):
         return (latest.doc_id, latest.ts_us)
 
 
-class BandStep(OrderedStep):
-    """Key: one LSH band of the signature.  Holds up to ``max_reps``
-    recent story representatives and reports, per document, the best one
-    it matches.  Streaming also reports "no match in this band" (Decide
-    counts a verdict from every band before it decides); in a complete
-    group all verdicts are in anyway, and leaving the misses out spares
-    the shuffle nearly one element per band per document.  Representatives
-    are kept ``keep_us`` (the horizon plus the allowed lateness), so a copy
+class AnchorStep(OrderedStep):
+    """Key: one anchor of the document (:func:`transforms.core.overlap.anchors`).
+    Holds up to ``max_reps`` recent story representatives, each with its
+    compact form, and reports, per document, the best one it is a copy of.
+    Streaming also reports "no match at this anchor" (Decide counts a
+    verdict from every anchor before it decides); in a complete group all
+    verdicts are in anyway, and leaving the misses out spares the shuffle
+    nearly one element per anchor per document.  Representatives are kept
+    ``keep_us`` (the horizon plus the allowed lateness), so a copy
     arriving late still finds its story."""
 
-    name = "band"
+    name = "anchor"
 
-    def __init__(
-        self, thresholds: SimilarityThresholds, horizon_us: int, max_reps: int, keep_us: int | None = None
-    ) -> None:
-        self.thresholds = thresholds
+    def __init__(self, rule: CopyRule, horizon_us: int, max_reps: int, keep_us: int | None = None) -> None:
+        self.rule = rule
         self.horizon_us = horizon_us
         self.keep_us = horizon_us if keep_us is None else keep_us
         self.max_reps = max_reps
@@ -272,7 +271,7 @@ class BandStep(OrderedStep):
 
     def decide(self, state, items, complete):
         fps = [i[2] for i in items]
-        reps, verdicts, dropped = run_band(state, fps, self.thresholds, self.horizon_us, self.max_reps)
+        reps, verdicts, dropped = run_anchor(state, fps, self.rule, self.horizon_us, self.max_reps)
         outs = [Out(None, fp.ts_us, (fp.doc_id, Verdict(m))) for fp, m in verdicts if m is not None or not complete]
         return reps, outs, {"representatives_dropped": dropped}
 
@@ -288,7 +287,7 @@ class BandStep(OrderedStep):
 
 
 def decide_document(doc_id: str, ts_us: int, messages: list[Waiting | Verdict]) -> tuple[list[Out], Counts]:
-    """A document's decision over its bands: a first copy is final; a copy
+    """A document's decision over its anchors: a first copy is final; a copy
     goes to the resolver keyed by the document it matched; every document
     tells the resolver what it matched (itself, for a first copy)."""
     article, matches = gather(messages)

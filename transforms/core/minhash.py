@@ -1,4 +1,5 @@
-"""Shingling, MinHash signatures, LSH banding and the similarity check.
+"""Shingling, MinHash signatures and the estimated similarity check that
+tells a page revised in place from a new text under the same URL.
 
 Everything is deterministic: shingles are hashed with MurmurHash3 (32 bit,
 fixed seed, not Python's salted ``hash``) and the permutations come from a
@@ -14,7 +15,6 @@ recognised although its Jaccard similarity to the full story is only 0.6.
 
 from __future__ import annotations
 
-import hashlib
 from dataclasses import dataclass
 
 import mmh3
@@ -76,17 +76,6 @@ class MinHasher:
         permuted = (hashes[:, None] * self._a[None, :] + self._b[None, :]) % _MERSENNE_PRIME
         values = np.bitwise_and(permuted, _MAX_HASH).min(axis=0).astype(np.uint32)
         return Signature(values, len(grams))
-
-
-def band_keys(signature: Signature, bands: int, rows: int) -> list[str]:
-    """One LSH key per band: documents sharing any key are candidates."""
-    if bands * rows > len(signature.values):
-        raise ValueError(f"bands x rows = {bands * rows} exceeds {len(signature.values)} permutations")
-    keys = []
-    for band in range(bands):
-        chunk = signature.values[band * rows : (band + 1) * rows].tobytes()
-        keys.append(f"{band:02d}:{hashlib.blake2b(chunk, digest_size=8).hexdigest()}")
-    return keys
 
 
 @dataclass(frozen=True)

@@ -66,33 +66,52 @@ def _help(text: str) -> dict[str, str]:
 
 @dataclass(frozen=True)
 class DedupParams(Params):
-    """Near-duplicate detection: MinHash signatures, LSH bands and the
-    thresholds at which two articles are one story.  Defaults chosen on
-    ``make eval-dedup``; the README records the figures behind them."""
+    """Near-duplicate detection: the anchors that make two articles
+    candidates, the rule on the word 2-grams they share that makes them one
+    story, and how long a story stays open.  Defaults chosen on the
+    development part of ``make eval-dedup``; docs/dedup.md records the
+    figures behind them."""
 
     FLAG_PREFIX: ClassVar[str] = "dedup"
 
-    shingle_size: int = field(
-        default=3, metadata=_help("Words per shingle for near-duplicate detection (default %(default)s).")
-    )
-    num_perm: int = field(default=128, metadata=_help("MinHash permutations per signature (default %(default)s)."))
-    bands: int = field(
-        default=32, metadata=_help("LSH bands; bands x rows must not exceed --dedup_num_perm (default %(default)s).")
-    )
-    rows: int = field(default=4, metadata=_help("MinHash values per LSH band (default %(default)s)."))
-    jaccard: float = field(
-        default=0.5,
+    containment: float = field(
+        default=0.4,
         metadata=_help(
-            "Estimated Jaccard similarity of shingles at or above which two articles are one story "
+            "Share of the shorter article's word 2-grams found in the other at or above which it is a copy "
             "(default %(default)s)."
         ),
     )
-    containment: float = field(
-        default=0.8,
+    lead: float = field(
+        default=0.5,
         metadata=_help(
-            "Share of the shorter article's shingles found in the other at or above which it is a copy "
-            "(catches cut copies; default %(default)s)."
+            "A copy's shared text must begin within this share of the longer article, so a box reprinting "
+            "another story at its foot is no copy (default %(default)s)."
         ),
+    )
+    containment_anywhere: float = field(
+        default=0.6,
+        metadata=_help(
+            "Share of the shorter article's word 2-grams found in the other at or above which it is a copy "
+            "wherever the shared text sits (default %(default)s)."
+        ),
+    )
+    anchor_every: int = field(
+        default=8,
+        metadata=_help(
+            "One word 5-gram in this many (chosen by hash) is an anchor; two articles are compared only "
+            "when they share one (default %(default)s)."
+        ),
+    )
+    max_anchors: int = field(
+        default=64,
+        metadata=_help("Anchors per article at most; a longer text keeps its smallest (default %(default)s)."),
+    )
+    shingle_size: int = field(
+        default=3,
+        metadata=_help("Words per shingle of the same-URL check's MinHash signature (default %(default)s)."),
+    )
+    num_perm: int = field(
+        default=128, metadata=_help("MinHash permutations of the same-URL check's signature (default %(default)s).")
     )
     horizon_days: float = field(
         default=3.0,
@@ -102,27 +121,26 @@ class DedupParams(Params):
     )
     max_reps: int = field(
         default=100,
-        metadata=_help("Story representatives kept per LSH band key; the oldest go first (default %(default)s)."),
+        metadata=_help("Story representatives kept per anchor; the oldest go first (default %(default)s)."),
     )
 
     def __post_init__(self) -> None:
-        # Checked on construction: an LSH layout wider than the signature cannot run at all.
+        # Checked on construction: a rule that cannot run is refused before any pipeline is built.
         self.check()
 
     def check(self) -> None:
-        self._positive_int("shingle_size", "num_perm", "bands", "rows", "max_reps")
-        for name in ("jaccard", "containment"):
+        self._positive_int("shingle_size", "num_perm", "anchor_every", "max_anchors", "max_reps")
+        for name in ("containment", "lead", "containment_anywhere"):
             value = getattr(self, name)
             if not 0.0 < value <= 1.0:
                 raise ValueError(f"--{self.flag(name)} must be above 0 and at most 1, got {value!r}")
-        if self.bands * self.rows > self.num_perm:
-            raise ValueError(
-                f"--{self.flag('bands')} x --{self.flag('rows')} ({self.bands} x {self.rows}) "
-                f"must not exceed --{self.flag('num_perm')} ({self.num_perm})"
-            )
         if not self.horizon_days > 0:
             raise ValueError(f"--{self.flag('horizon_days')} must be positive, got {self.horizon_days!r}")
-
+        if self.containment_anywhere < self.containment:
+            raise ValueError(
+                f"--{self.flag('containment_anywhere')} ({self.containment_anywhere}) must not be below "
+                f"--{self.flag('containment')} ({self.containment})"
+            )
 
 
 @dataclass(frozen=True)

@@ -1,0 +1,105 @@
+"""What two texts share, counted exactly: how dedup decides wire copy.
+
+Each document is kept in a compact form: the 32-bit hashes of its distinct
+word 2-grams, in the order they first occur (capped, so a document's state
+is bounded).  Two documents are compared by what they share, not by an
+estimate: the share of the smaller one's 2-grams found in the other
+(*containment*), and where in the larger one the shared text begins
+(*lead*).  Outlets cut, add and reword an agency dispatch; what they keep
+is its lead, so a copy shares text from near the start of the longer
+version, while a "read also" box reprinting another story's first
+paragraphs at the foot of an article shares it only near its end.  A
+text found nearly whole in another (a brief that is one paragraph of a
+longer story) is a copy wherever it sits.
+
+Two documents meet at all only if they share an *anchor*: a word 5-gram
+whose hash is divisible by ``every``.  The choice depends on the 5-gram
+alone, not on the rest of the document, so a cut copy keeps the anchors of
+the text it kept, whatever its length; a long text has more of them, and
+at most ``max_anchors`` (the smallest hashes) are used.
+
+Hashes are MurmurHash3 with fixed seeds, the same in every process.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+
+import mmh3
+import numpy as np
+
+GRAM_WORDS = 2  # words per compared shingle
+ANCHOR_WORDS = 5  # words per anchor
+MAX_SHINGLES = 4096  # distinct 2-grams kept per document (16 KiB)
+_GRAM_SEED = 11
+_ANCHOR_SEED = 13
+
+
+def _grams(words: Sequence[str], n: int) -> list[str]:
+    if len(words) <= n:
+        return [" ".join(words)] if words else []
+    return [" ".join(words[i : i + n]) for i in range(len(words) - n + 1)]
+
+
+def compact(words: Sequence[str], cap: int = MAX_SHINGLES) -> np.ndarray:
+    """The hashes (uint32) of the distinct word 2-grams of ``words``, in the
+    order they first occur, at most ``cap``."""
+    hashes = dict.fromkeys(mmh3.hash(g, _GRAM_SEED, signed=False) for g in _grams(words, GRAM_WORDS))
+    return np.fromiter(hashes, dtype=np.uint32, count=len(hashes))[:cap]
+
+
+def anchors(words: Sequence[str], every: int, max_anchors: int) -> list[str]:
+    """The document's anchor keys: its word 5-grams whose hash is divisible
+    by ``every`` (the ``max_anchors`` smallest).  A text with none (a brief
+    of a few words) uses its smallest 5-gram hash, so it still meets the
+    same brief run elsewhere."""
+    hashes = {mmh3.hash(g, _ANCHOR_SEED, signed=False) for g in _grams(words, ANCHOR_WORDS)}
+    chosen = sorted(h for h in hashes if h % every == 0)[:max_anchors] or sorted(hashes)[:1]
+    return [f"{h:08x}" for h in chosen]
+
+
+@dataclass(frozen=True)
+class CopyRule:
+    """When one text is a copy of another: at least ``containment`` of the
+    smaller one's 2-grams are in the other, and the shared text begins
+    within the first ``lead`` of the larger; or at least ``anywhere`` of
+    them are, wherever they sit."""
+
+    containment: float = 0.4
+    lead: float = 0.5
+    anywhere: float = 0.6
+
+
+@dataclass(frozen=True)
+class Overlap:
+    containment: float  # share of the smaller text's 2-grams found in the other
+    lead: float  # where shared text begins in the larger one (0: at its start; 1: nothing shared)
+
+    def is_copy(self, rule: CopyRule) -> bool:
+        if self.containment >= rule.anywhere:
+            return True
+        return self.containment >= rule.containment and self.lead <= rule.lead
+
+
+def _lead(larger: np.ndarray, smaller: np.ndarray) -> float:
+    """Where, as a share of ``larger``, the first quarter of the shared
+    2-grams lies: a few set phrases two reports of one war share anywhere
+    do not move it, a shared block does."""
+    shared = np.flatnonzero(np.isin(larger, smaller))
+    if len(shared) == 0:
+        return 1.0
+    return float(shared[(len(shared) - 1) // 4]) / len(larger)
+
+
+def overlap(a: np.ndarray, b: np.ndarray) -> Overlap:
+    """What compact forms ``a`` and ``b`` share; symmetric in its arguments."""
+    if len(a) == 0 or len(b) == 0:
+        return Overlap(0.0, 1.0)
+    smaller, larger = (a, b) if len(a) <= len(b) else (b, a)
+    shared = int(np.isin(smaller, larger, assume_unique=True).sum())
+    containment = shared / len(smaller)
+    lead = _lead(larger, smaller)
+    if len(a) == len(b):  # either is "the larger": the earlier start counts, whichever order they come in
+        lead = min(lead, _lead(smaller, larger))
+    return Overlap(round(containment, 4), round(lead, 4))
