@@ -31,7 +31,7 @@ reprints A's lead paragraphs.
 from __future__ import annotations
 
 import hashlib
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from typing import Any, NamedTuple
 
 import numpy as np
@@ -290,8 +290,7 @@ class Identity:
     similarity: float = 1.0
     # The same URL and the same text as a record an earlier run wrote.
     already_ingested: bool = False
-    # What was computed to decide, for the later steps to reuse.
-    signature: Signature | None = field(default=None, compare=False)
+    # The normalized-text hash computed to decide, for Exact to reuse.
     text_key: str = ""
 
 
@@ -348,5 +347,5 @@ def run_identity(
             continue
         doc_id = url_doc_id if not known else variant_doc_id(url_doc_id, rec_id, "variant")
         known = [*known, Variant(doc_id, ts_us, sig.values.tobytes(), sig.size, text_key)]
-        out.append((article, ts_us, Identity(doc_id, signature=sig, text_key=text_key)))
+        out.append((article, ts_us, Identity(doc_id, text_key=text_key)))
     return known, out

@@ -82,14 +82,13 @@ class Overlap:
         return self.containment >= rule.containment and self.lead <= rule.lead
 
 
-def _lead(larger: np.ndarray, smaller: np.ndarray) -> float:
-    """Where, as a share of ``larger``, the first quarter of the shared
-    2-grams lies: a few set phrases two reports of one war share anywhere
-    do not move it, a shared block does."""
-    shared = np.flatnonzero(np.isin(larger, smaller))
-    if len(shared) == 0:
-        return 1.0
-    return float(shared[(len(shared) - 1) // 4]) / len(larger)
+def _lead(shared: np.ndarray) -> float:
+    """Where, as a share of the text ``shared`` marks (True: a 2-gram the
+    other text has too), the first quarter of the shared 2-grams lies: a
+    few set phrases two reports of one war share anywhere do not move it,
+    a shared block does."""
+    at = np.flatnonzero(shared)
+    return float(at[(len(at) - 1) // 4]) / len(shared) if len(at) else 1.0
 
 
 def overlap(a: np.ndarray, b: np.ndarray) -> Overlap:
@@ -97,9 +96,10 @@ def overlap(a: np.ndarray, b: np.ndarray) -> Overlap:
     if len(a) == 0 or len(b) == 0:
         return Overlap(0.0, 1.0)
     smaller, larger = (a, b) if len(a) <= len(b) else (b, a)
-    shared = int(np.isin(smaller, larger, assume_unique=True).sum())
-    containment = shared / len(smaller)
-    lead = _lead(larger, smaller)
+    in_smaller = np.isin(larger, smaller, assume_unique=True)
+    # Both forms hold distinct hashes: the larger's shared ones are the smaller's.
+    containment = int(in_smaller.sum()) / len(smaller)
+    lead = _lead(in_smaller)
     if len(a) == len(b):  # either is "the larger": the earlier start counts, whichever order they come in
-        lead = min(lead, _lead(smaller, larger))
+        lead = min(lead, _lead(np.isin(smaller, larger, assume_unique=True)))
     return Overlap(round(containment, 4), round(lead, 4))
