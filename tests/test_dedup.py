@@ -248,3 +248,30 @@ def test_streaming_out_of_order_late_and_expired_copies(deduped):
             ),
             label="copies",
         )
+
+
+def test_streaming_decide_waits_for_the_verdict_of_every_anchor():
+    """A document's article says how many anchors it went to; Decide waits
+    for that many verdicts, so a match that arrives last still counts, and
+    a document with fewer anchors is not held back by another's count."""
+    from transforms.core.dedup import Match, Verdict, Waiting
+    from transforms.dedup import DecideFn
+
+    at = datetime(2020, 11, 9, 12, tzinfo=UTC).timestamp()
+    copy, alone = {"doc_id": "c", "text": "x"}, {"doc_id": "s", "text": "y"}
+    stream = (
+        TestStream()
+        .add_elements([TimestampedValue(("c", Waiting(copy, 3)), at)])
+        .add_elements([TimestampedValue(("c", Verdict(None)), at), TimestampedValue(("s", Verdict(None)), at)])
+        .add_elements([TimestampedValue(("c", Verdict(None)), at), TimestampedValue(("s", Waiting(alone, 1)), at)])
+        .add_elements([TimestampedValue(("c", Verdict(Match("c", "a", 0, 0.7))), at)])
+        .advance_watermark_to_infinity()
+    )
+    options = PipelineOptions()
+    options.view_as(StandardOptions).streaming = True
+    with TestPipeline(options=options) as p:
+        decided = p | stream | beam.ParDo(DecideFn()).with_outputs("matched", "copies", main="stories")
+        stories = decided.stories | "S" >> beam.Map(lambda r: r["doc_id"])
+        copies = decided.copies | "C" >> beam.Map(lambda kv: (kv[0], kv[1].article["doc_id"]))
+        assert_that(stories, equal_to(["s"]), label="stories")
+        assert_that(copies, equal_to([("a", "c")]), label="copies")

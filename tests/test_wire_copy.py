@@ -91,11 +91,7 @@ def _elements(docs):
 
 
 def _decisions(out):
-    return (
-        (out["articles"], out["duplicates"])
-        | beam.Flatten()
-        | beam.Map(lambda r: (r["doc_id"], r["story_id"]))
-    )
+    return (out["articles"], out["duplicates"]) | beam.Flatten() | beam.Map(lambda r: (r["doc_id"], r["story_id"]))
 
 
 def test_batch_and_streaming_give_the_same_stories():
@@ -123,10 +119,16 @@ def test_a_run_with_two_workers_gives_the_same_stories(tmp_path):
     lines = [json.dumps({"url": f"https://{name}.example/story", "text": text,
                          "published": (T0 + timedelta(hours=h)).isoformat()}, ensure_ascii=False)
              for name, (text, h) in docs.items()]  # fmt: skip
+    # A feed's repeat of one record, and a record with no text: a counted copy and a reject.
+    lines += [lines[2], json.dumps({"url": "https://empty.example/story", "text": ""})]
     (tmp_path / "wire.jsonl").write_text("\n".join(lines) + "\n", encoding="utf-8")
     out = tmp_path / "out"
-    run(["--input", str(tmp_path / "wire.jsonl"), "--output", str(out), "--ingested_at", PINNED_INGEST,
-         "--direct_running_mode=multi_processing", "--direct_num_workers=2"])  # fmt: skip
-    rows = read_table(out).to_pylist() + read_table(out, "duplicates").to_pylist()
+    summary = run(["--input", str(tmp_path / "wire.jsonl"), "--output", str(out), "--ingested_at", PINNED_INGEST,
+                   "--direct_running_mode=multi_processing", "--direct_num_workers=2"])  # fmt: skip
+    articles, duplicates = read_table(out).to_pylist(), read_table(out, "duplicates").to_pylist()
+    rejects = read_table(out, "rejects").num_rows
+    assert len(articles) + len(duplicates) + rejects == len(lines) == summary.documents_in and summary.balanced
+    assert rejects == 1 and [r["duplicate_kind"] for r in duplicates].count("same_url") == 1
+    rows = articles + [r for r in duplicates if r["duplicate_kind"] != "same_url"]
     name = {r["doc_id"]: r["url"].split("//")[1].split(".")[0] for r in rows}
     assert {name[r["doc_id"]]: name[r["story_id"]] for r in rows} == EXPECTED
