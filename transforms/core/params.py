@@ -84,8 +84,8 @@ class DedupParams(Params):
     lead: float = field(
         default=0.5,
         metadata=_help(
-            "A copy's shared text must begin within this share of the longer article, so a box reprinting "
-            "another story at its foot is no copy (default %(default)s)."
+            "The first quarter of a copy's shared word 2-grams must lie within this share of the longer "
+            "article, so a box reprinting another story at its foot is no copy (default %(default)s)."
         ),
     )
     containment_anywhere: float = field(
