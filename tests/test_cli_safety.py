@@ -161,7 +161,15 @@ def test_old_tables_stay_until_the_new_ones_land(old, monkeypatch):
     assert summary.articles == 5
     assert seen and all(seen), "the old tables were gone while the new ones were written"
     names = {p.name for p in old.iterdir()}
-    assert names == {"articles", "duplicates", "rejects", "_summary.json", "_runs", "_state", "notes.txt"}  # no staging left
+    assert names == {
+        "articles",
+        "duplicates",
+        "rejects",
+        "_summary.json",
+        "_runs",
+        "_state",
+        "notes.txt",
+    }  # no staging left
     assert len(list((old / "_runs").iterdir())) == 1  # the old run's log went with the old tables
     assert (old / "notes.txt").read_text() == "the user's own file"
     assert '"dedup": {}' in (old / "_summary.json").read_text()  # the new summary went with the tables

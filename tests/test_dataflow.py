@@ -163,8 +163,12 @@ def test_stateful_steps_have_deterministic_key_coders(plan):
             coder = context.coders.get_by_id(components.pcollections[main_input].coder_id)
             assert coder.is_kv_coder() and isinstance(coder.key_coder(), StrUtf8Coder), (t.unique_name, coder)
             stateful.append(t.unique_name)
-    assert {"Dedup/Exact/ParDo(StatefulStepFn)", "Dedup/CompareAtAnchor", "Dedup/Decide/ParDo(DecideFn)",
-            "Dedup/Identify/DecideIdentity/ParDo(StatefulStepFn)"} <= set(stateful)
+    assert {
+        "Dedup/Exact/ParDo(StatefulStepFn)",
+        "Dedup/CompareAtAnchor",
+        "Dedup/Decide/ParDo(DecideFn)",
+        "Dedup/Identify/DecideIdentity/ParDo(StatefulStepFn)",
+    } <= set(stateful)
 
 
 def _strings(obj, depth: int = 0, seen: set[int] | None = None):

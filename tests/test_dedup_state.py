@@ -46,10 +46,14 @@ def _run(articles: list[dict], out: Path, prior: list[StatePart] | None) -> tupl
     """(story_id per doc_id, state rows, dedup counters) of one batch run."""
     out.mkdir(parents=True)
     p = beam.Pipeline(options=PipelineOptions(["--runner", "FnApiRunner"]))
-    stamped = p | "Articles" >> beam.Create(articles) | beam.Map(lambda a: TimestampedValue(a, a["event_time"].timestamp()))
+    stamped = (
+        p | "Articles" >> beam.Create(articles) | beam.Map(lambda a: TimestampedValue(a, a["event_time"].timestamp()))
+    )
     state_in = p | "Prior" >> beam.Create(prior or [])
     deduped = stamped | Deduplicate(prior=state_in)
-    rows = (deduped["articles"], deduped["duplicates"]) | beam.Flatten() | beam.Map(lambda r: (r["doc_id"], r["story_id"]))
+    rows = (
+        (deduped["articles"], deduped["duplicates"]) | beam.Flatten() | beam.Map(lambda r: (r["doc_id"], r["story_id"]))
+    )
     for name, pcoll in (("stories", rows), ("state", deduped["state"])):
         _ = pcoll | f"List{name}" >> beam.combiners.ToList() | f"Save{name}" >> beam.Map(_save, str(out / name))
     result = p.run()

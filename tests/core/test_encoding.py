@@ -150,8 +150,10 @@ def test_utf8_bytes_under_a_latin_label_are_read_as_utf8(label):
     """A page stored as UTF-8 that still declares a Latin charset: decoding
     it as declared turns 'aprobó' into 'aprobÃ³' cleanly, so the bytes decide."""
     # Spanish as such pages are: mostly ASCII letters, a few accented ones.
-    text = ("El Gobierno aprobó hoy el plan de inversiones para la región, que incluye nuevas carreteras "
-            "y escuelas en las provincias del norte, según informaron fuentes oficiales. ") * 6
+    text = (
+        "El Gobierno aprobó hoy el plan de inversiones para la región, que incluye nuevas carreteras "
+        "y escuelas en las provincias del norte, según informaron fuentes oficiales. "
+    ) * 6
     page = f'<html><head><meta charset="{label}"></head><body><p>{text}</p></body></html>'.encode()
     decoded = decode_bytes(page, is_html=True)
     assert text in decoded.text and decoded.encoding == "utf-8"

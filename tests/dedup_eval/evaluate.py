@@ -250,7 +250,9 @@ def main(argv: Sequence[str] | None = None) -> int:
     print(real_pairs.render(real, real_detail))
     test = next(s for s in real if s.method == "newsbeam" and s.part == "test")
     real_ok = test.copy_recall >= 0.95 and test.different_merged == 0
-    print(f"target on the real test part (copy recall >= 0.95, no different pair merged): {'met' if real_ok else 'NOT met'}")
+    print(
+        f"target on the real test part (copy recall >= 0.95, no different pair merged): {'met' if real_ok else 'NOT met'}"
+    )
     if args.json:
         scores = json.loads(Path(args.json).read_text())
         scores["real_pairs"] = {"scores": [asdict(s) for s in real], **real_detail}

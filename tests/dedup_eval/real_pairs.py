@@ -110,9 +110,11 @@ def run_newsbeam(pairs: Sequence[Pair], work: Path, extra: Sequence[str] = ()) -
         raise RuntimeError(f"the pairs did not all become articles: {summary.rejects_by_reason}")
     story: dict[str, str] = {}
     for table in ("articles", "duplicates"):
-        for row in ds.dataset(out / table, format="parquet", partitioning="hive").to_table(
-            columns=["url", "story_id"]
-        ).to_pylist():
+        for row in (
+            ds.dataset(out / table, format="parquet", partitioning="hive")
+            .to_table(columns=["url", "story_id"])
+            .to_pylist()
+        ):
             story[row["url"]] = row["story_id"]
     return [story[f"https://pair{i}.example/a"] == story[f"https://pair{i}.example/b"] for i in range(len(pairs))]
 
@@ -196,7 +198,9 @@ def evaluate(pairs: Sequence[Pair], extra: Sequence[str] = ()) -> tuple[list[Pai
                              [values[p.pair_id] >= cut for p in chosen]))  # fmt: skip
     detail = {
         "pairs": len(pairs),
-        "by_label": {part: {lab: sum(p.label == lab for p in chosen) for lab in LABELS} for part, chosen in parts.items()},
+        "by_label": {
+            part: {lab: sum(p.label == lab for p in chosen) for lab in LABELS} for part, chosen in parts.items()
+        },
         "seconds": timings,
     }
     return results, detail
