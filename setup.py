@@ -22,7 +22,7 @@ INSTALL_REQUIRES = [
     "pyarrow>=14",
     # Encoding detection for pages without a usable declared charset.
     "charset-normalizer>=3.3,<4",
-    # MinHash: vectorised permutations and a fast, seedable shingle hash.
+    # Dedup: a fast, seedable 2-gram hash, and vectorised comparison of the hashes.
     "numpy>=1.26",
     "mmh3>=4.1",
     # Topic tagging: one Aho-Corasick automaton over every alias (C, fast

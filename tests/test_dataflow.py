@@ -333,7 +333,7 @@ def test_every_metadata_parameter_is_a_flag_the_pipeline_accepts():
         argv.append(f"--{param['name']}={value}")  # how the launcher passes them
     parsed, unknown = flag_parser().parse_known_args(template_args(argv))
     assert not [u for u in unknown if u.lstrip("-").split("=")[0] in names]
-    assert parsed.dedup is False and parsed.dedup_num_perm == 3 and parsed.poll_seconds == 2.5
+    assert parsed.dedup is False and parsed.dedup_max_anchors == 3 and parsed.poll_seconds == 2.5
 
 
 def test_every_flag_the_pipeline_requires_is_in_the_metadata():
@@ -356,7 +356,7 @@ def test_metadata_regexes_refuse_what_would_fail_on_dataflow():
     params = {p["name"]: p["regexes"][0] for p in _metadata()["parameters"] if "regexes" in p}
     assert not re.fullmatch(params["output"], "/srv/newsbeam")
     assert not re.fullmatch(params["input_subscription"], "articles")
-    assert not re.fullmatch(params["dedup_num_perm"], "many")
+    assert not re.fullmatch(params["dedup_max_anchors"], "many")
     assert not re.fullmatch(params["no_dedup"], "yes")
 
 

@@ -30,7 +30,6 @@ from tests.conftest import DATA, read_table
 from tests.inputs import SEED_000, SEED_001, SEED_002
 from transforms.core.dedup import SAME_URL_RULE, Variant, record_id, run_identity
 from transforms.core.ids import normalize_url
-from transforms.core.minhash import MinHasher
 from transforms.dedup import Deduplicate, SingleStories
 
 ANT = DATA / "identity" / "ant_repeated.jsonl"
@@ -53,7 +52,6 @@ def _article(doc_id: str, text: str, uri: str, ts: int = 0) -> tuple[int, str, d
 
 
 def test_a_repeat_and_a_revision_are_copies_another_text_is_a_variant():
-    hasher = MinHasher()
     revised = SEED_000 + "\nوأضاف المتحدث أن المفاوضات ستستأنف الأسبوع المقبل في العاصمة."
     items = [
         _article("u", SEED_000, "a.jsonl#L1", 0),
@@ -62,7 +60,7 @@ def test_a_repeat_and_a_revision_are_copies_another_text_is_a_variant():
         _article("u", SEED_001, "a.jsonl#L4", 3),
         _article("u", SEED_001, "a.jsonl#L5", 4),
     ]
-    known, decided = run_identity([], items, hasher, complete=True)
+    known, decided = run_identity([], items, complete=True)
     ids = [identity for _, _, identity in decided]
     assert ids[0].doc_id == "u" and ids[0].copy_of is None
     assert ids[1].copy_of == "u" and ids[1].similarity == 1.0 and ids[1].doc_id not in ("u",)
@@ -74,19 +72,18 @@ def test_a_repeat_and_a_revision_are_copies_another_text_is_a_variant():
     assert len({i.doc_id for i in ids}) == 5
     assert [v.doc_id for v in known] == ["u", variant.doc_id]
     # Deterministic: the same records decide the same, in another process too.
-    assert [i for _, _, i in run_identity([], items, MinHasher(), complete=True)[1]] == ids
+    assert [i for _, _, i in run_identity([], items, complete=True)[1]] == ids
 
 
 def test_known_variants_carry_over_between_calls():
     """The streaming form decides in several calls, with the stories seen
     under the doc_id kept in state: the result is the batch one."""
-    hasher = MinHasher()
     items = [_article("u", SEED_000, "x#1", 0), _article("u", SEED_002, "x#2", 5), _article("u", SEED_000, "x#3", 9)]
-    _, batch = run_identity([], items, hasher, complete=True)
+    _, batch = run_identity([], items, complete=True)
     known: list[Variant] = []
     streamed = []
     for item in items:
-        known, decided = run_identity(known, [item], hasher)
+        known, decided = run_identity(known, [item])
         streamed += decided
     assert [i for _, _, i in streamed] == [i for _, _, i in batch]
 
@@ -267,5 +264,5 @@ def _expected(dedup: bool) -> tuple[list, list]:
 def _variant_doc_id() -> str:
     items = [(ts * 1_000_000, record_id(a), a) for ts, a in sorted(_stream_articles(), key=lambda e: e[0])]
     items = [i for i in items if i[2]["doc_id"] == "u1"]
-    _, decided = run_identity([], items, MinHasher(), complete=True)
+    _, decided = run_identity([], items, complete=True)
     return decided[2][2].doc_id

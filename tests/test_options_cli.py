@@ -35,7 +35,7 @@ def _build(tmp_path, *flags):
         (["--dedup_anchor_every", "0"], "--dedup_anchor_every"),
         (["--dedup_containment", "1.2"], "--dedup_containment"),
         (["--dedup_horizon_days", "0"], "--dedup_horizon_days"),
-        (["--dedup_shingle_size", "0"], "--dedup_shingle_size"),
+        (["--dedup_max_anchors", "0"], "--dedup_max_anchors"),
         (["--dedup_max_reps", "0"], "--dedup_max_reps"),
         (["--taxonomy", "/no/such/taxonomy.yaml"], "--taxonomy"),
         (["--topic_min_score", "0"], "--topic_min_score"),

@@ -88,17 +88,13 @@ from transforms.core.dedup_steps import (
     matched_part,
     resolve_copies,
 )
-from transforms.core.normalize import tokens
-from transforms.core.overlap import CopyRule, anchors, compact
+from transforms.core.overlap import CopyRule, anchors, article_words, compact
 from transforms.core.params import DedupParams
 
 BY_DOC = "by_doc"
 STATE = "state"
 # Where a run keeps its dedup state, inside the output's state folder.
 STATE_FOLDER = "dedup"
-# The MinHash permutations' seed (Identify's same-URL signatures): fixed,
-# so signatures are the same in every run and every process.
-MINHASH_SEED = 1
 RESOLVE_HOPS = 3
 _MS = 1000
 
@@ -253,9 +249,7 @@ class FingerprintFn(_StepFn):
     @timed_stage
     def process(self, article: dict[str, Any], ts=beam.DoFn.TimestampParam) -> Iterator:
         article = {k: v for k, v in article.items() if k != TEXT_KEY}
-        # The headline is part of what is compared: a page's first line is its
-        # headline in one source and the start of its body in another.
-        words = tokens(article.get("title") or "") + tokens(article["text"])
+        words = article_words(article.get("title"), article["text"])
         shingles = compact(words)
         fp = Fingerprint(article["doc_id"], _micros(ts), shingles.tobytes(), len(shingles))
         keys = anchors(words, self.anchor_every, self.max_anchors)
@@ -469,9 +463,9 @@ class IdentifyRecords(beam.PTransform):
     text an earlier run wrote (``prior``) is counted as
     ``dedup.already_ingested`` and not written again."""
 
-    def __init__(self, *, hashing: dict[str, int], keep_us: int, streaming: bool, prior=None):
+    def __init__(self, *, keep_us: int, streaming: bool, prior=None):
         super().__init__()
-        self.step = IdentifyStep(hashing, SAME_URL_RULE, keep_us, remember=prior is not None)
+        self.step = IdentifyStep(SAME_URL_RULE, keep_us, remember=prior is not None)
         self.streaming = streaming
         self.prior = prior
 
@@ -506,7 +500,6 @@ class Deduplicate(beam.PTransform):
         if prior is not None and streaming:
             raise ValueError("a streaming job keeps dedup state in the runner, not in the output")
         self.params = params
-        self.hashing = {"num_perm": params.num_perm, "shingle_size": params.shingle_size, "seed": MINHASH_SEED}
         self.rule = CopyRule(params.containment, params.lead, params.containment_anywhere)
         self.horizon_us = round(params.horizon_days * 86_400) * MICROS
         self.keep_us = self.horizon_us + lateness_seconds * MICROS
@@ -515,7 +508,7 @@ class Deduplicate(beam.PTransform):
 
     def identify(self) -> IdentifyRecords:
         """The first step: one doc_id per record (also what --no_dedup runs)."""
-        return IdentifyRecords(hashing=self.hashing, keep_us=self.keep_us, streaming=self.streaming, prior=self.prior)
+        return IdentifyRecords(keep_us=self.keep_us, streaming=self.streaming, prior=self.prior)
 
     def expand(self, articles):
         form = _Form(self.streaming, self.prior)

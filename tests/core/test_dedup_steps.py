@@ -8,7 +8,17 @@ from __future__ import annotations
 import pytest
 
 from tests.inputs import SEED_000, SEED_001, SEED_002
-from transforms.core.dedup import Copy, Fingerprint, Match, Matched, Verdict, Waiting, in_order
+from transforms.core.dedup import (
+    SAME_URL_RULE,
+    Copy,
+    Fingerprint,
+    Match,
+    Matched,
+    Verdict,
+    Waiting,
+    exact_key,
+    in_order,
+)
 from transforms.core.dedup_steps import (
     COPIES,
     FORWARD,
@@ -16,15 +26,14 @@ from transforms.core.dedup_steps import (
     AnchorStep,
     ExactStep,
     IdentifyStep,
+    StatePart,
     decide_document,
     resolve_copies,
 )
-from transforms.core.minhash import SimilarityThresholds
 from transforms.core.normalize import tokens
 from transforms.core.overlap import CopyRule, compact
 
 HOUR = 3_600_000_000
-HASHING = {"num_perm": 128, "shingle_size": 3, "seed": 1}
 
 
 def _article(doc_id: str, text: str, uri: str) -> dict:
@@ -49,7 +58,7 @@ def _values(step, name: str) -> list[tuple[int, object]]:
 
 def _steps():
     return {
-        "identify": IdentifyStep(HASHING, SimilarityThresholds(0.5, 0.5), keep_us=1000 * HOUR),
+        "identify": IdentifyStep(SAME_URL_RULE, keep_us=1000 * HOUR),
         "exact": ExactStep(horizon_us=72 * HOUR),
         "anchor": AnchorStep(CopyRule(), horizon_us=72 * HOUR, max_reps=100),
     }
@@ -115,3 +124,19 @@ def test_resolution_gives_a_copy_its_story_or_forwards_it():
     assert outs[0].value["story_id"] == "a" and counts == {"unresolved_copies": 1}
     outs, counts = resolve_copies("b", None, [copy], last_hop=False)
     assert outs[0].value["story_id"] == "b" and counts == {"unresolved_copies": 1}
+
+
+def test_identity_rows_of_an_earlier_version_are_compared_by_text_only():
+    """State written when Identify kept MinHash signatures (128 values, not
+    one hash per 2-gram) is not read as a compact form: the URL's story is
+    still known by its text, and a rerun of it is already ingested."""
+    step = IdentifyStep(SAME_URL_RULE, keep_us=1000 * HOUR)
+    form = compact(tokens(SEED_000))
+    old = StatePart("identify", "u", "u", 0, values=bytes(512), size=301, text_key=exact_key(SEED_000))
+    new = StatePart("identify", "v", "v", 0, values=form.tobytes(), size=len(form), text_key="k")
+    loaded_old, loaded_new = step.load([old])[0], step.load([new])[0]
+    assert loaded_old.size == -1 and loaded_old.values == b"" and loaded_old.prior
+    assert loaded_new.size == len(form) and loaded_new.values == form.tobytes()
+    rerun = (HOUR, "r", _article("u", SEED_000, "again"))
+    _, outs, counts = step.decide(step.load([old]), [rerun], complete=False)
+    assert counts["already_ingested"] == 1 and outs == []

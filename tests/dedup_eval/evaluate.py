@@ -40,7 +40,7 @@ import pyarrow.dataset as ds
 from tests.dedup_eval import real_pairs
 from tests.dedup_eval.generate import build_set, load_stories, write_set
 from transforms.core.dedup import exact_key
-from transforms.core.minhash import shingles
+from transforms.core.normalize import shingles
 
 PINNED_INGEST = "2026-01-01T00:00:00Z"
 

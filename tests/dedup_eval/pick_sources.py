@@ -20,8 +20,7 @@ import sys
 from email.utils import parsedate_to_datetime
 from pathlib import Path
 
-from transforms.core.minhash import shingles
-from transforms.core.normalize import tokens
+from transforms.core.normalize import shingles, tokens
 
 OUT = Path(__file__).resolve().parents[1] / "data" / "dedup" / "sources.jsonl"
 _FIELD = re.compile(r"<(URL|SRC|TITLE|TIME|TEXT)>\s*(.*?)\s*</\1>", re.S)

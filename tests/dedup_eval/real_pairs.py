@@ -36,8 +36,7 @@ from pathlib import Path
 import pyarrow.dataset as ds
 
 from transforms.core.dedup import exact_key
-from transforms.core.minhash import shingles
-from transforms.core.normalize import tokens
+from transforms.core.normalize import shingles, tokens
 
 PAIRS = Path(__file__).resolve().parents[1] / "data" / "dedup" / "ant_pairs.jsonl.gz"
 LABELS = ("copy", "rewrite", "different")

@@ -37,9 +37,8 @@ from typing import Any, NamedTuple
 import numpy as np
 
 from transforms.core.ids import stable_hash
-from transforms.core.minhash import MinHasher, Signature, SimilarityThresholds, is_same_story
 from transforms.core.normalize import normalize_for_hashing
-from transforms.core.overlap import CopyRule, overlap
+from transforms.core.overlap import CopyRule, article_words, compact, overlap
 
 MICROS = 1_000_000
 
@@ -50,12 +49,11 @@ NEAR = "near"  # another document's story, by the 2-grams both share
 
 # When two records share a URL, the URL is strong evidence that they are
 # one page, so less text evidence is asked of them than of two outlets'
-# copies: an estimated containment of half the shorter text's shingles.
-# A page updated in place keeps most of its first version (on ANT's
-# same-URL revisions the lowest was 0.65); different articles stay well
-# under it (at most 0.47 on pairs read by hand), and a URL whose content
-# was replaced shares almost nothing with its old text.
-SAME_URL_RULE = SimilarityThresholds(jaccard=0.5, containment=0.5)
+# copies: half the shorter text's 2-grams, wherever they sit.  A page
+# updated in place keeps most of its first version (on ANT's same-URL
+# revisions the lowest was 0.65); a URL whose content was replaced shares
+# almost nothing with its old text.
+SAME_URL_RULE = CopyRule(containment=0.5, lead=1.0, anywhere=0.5)
 
 
 def exact_key(text: str) -> str:
@@ -263,19 +261,20 @@ def record_id(article: dict[str, Any]) -> str:
 @dataclass(frozen=True, slots=True)
 class Variant:
     """One distinct story seen under a URL: the ``doc_id`` its records
-    carry, and the hash of its normalized text.  ``prior``: it is already
-    in the output, from an earlier run; one remembered past the horizon
-    has no signature (``size`` -1) and is compared by text only."""
+    carry, its compact form (:func:`transforms.core.overlap.compact`) and
+    the hash of its normalized text.  ``prior``: it is already in the
+    output, from an earlier run; one remembered past the horizon has no
+    compact form (``size`` -1) and is compared by text only."""
 
     doc_id: str
     ts_us: int
-    values: bytes  # uint32 MinHash values
+    values: bytes  # uint32 hashes of its distinct word 2-grams, in text order
     size: int
     text_key: str = ""
     prior: bool = False
 
-    def signature(self) -> Signature:
-        return Signature(np.frombuffer(self.values, dtype=np.uint32), self.size)
+    def shingles(self) -> np.ndarray:
+        return np.frombuffer(self.values, dtype=np.uint32)
 
 
 @dataclass(frozen=True, slots=True)
@@ -304,21 +303,19 @@ def variant_doc_id(url_doc_id: str, rec_id: str, kind: str) -> str:
 def run_identity(
     known: list[Variant],
     items: list[tuple[int, str, dict[str, Any]]],
-    hasher: MinHasher,
-    thresholds: SimilarityThresholds = SAME_URL_RULE,
+    rule: CopyRule = SAME_URL_RULE,
     complete: bool = False,
 ) -> tuple[list[Variant], list[tuple[dict[str, Any], int, Identity]]]:
     """The records of one URL-derived ``doc_id``, items ``(ts, record_id,
     article)`` in order, against the stories already ``known`` under it.
 
     The first record keeps the ``doc_id``.  A later one whose text is the
-    same story as a known variant (``thresholds`` on the estimated Jaccard
-    or containment of shingles) is a ``same_url`` copy of the most
-    similar one; any other is a new variant with a ``doc_id`` of its own.
-    A record with the text of a ``prior`` variant (one an earlier run
-    wrote) is already ingested.  ``complete``: no other record of this
-    ``doc_id`` will come, now or in a later run, so a lone record needs no
-    signature."""
+    same story as a known variant (``rule`` on the 2-grams they share) is a
+    ``same_url`` copy of the most similar one; any other is a new variant
+    with a ``doc_id`` of its own.  A record with the text of a ``prior``
+    variant (one an earlier run wrote) is already ingested.  ``complete``:
+    no other record of this ``doc_id`` will come, now or in a later run, so
+    a lone record needs no compact form."""
     if complete and not known and len(items) == 1:
         ts_us, _, article = items[0]
         return [], [(article, ts_us, Identity(article["doc_id"]))]
@@ -330,15 +327,15 @@ def run_identity(
         if again is not None:
             out.append((article, ts_us, Identity(again.doc_id, already_ingested=True)))
             continue
-        sig = hasher.signature(article["text"])
+        form = compact(article_words(article.get("title"), article["text"]))
         best: tuple[tuple[float, int, str], Variant, float] | None = None
         for variant in known:
-            if variant.size < 0:  # remembered past the horizon without its signature
+            if variant.size < 0:  # remembered past the horizon without its compact form
                 continue
-            same, score = is_same_story(sig, variant.signature(), thresholds)
-            score = round(score, 4)
+            shared = overlap(form, variant.shingles())
+            score = shared.containment
             rank = (-score, variant.ts_us, variant.doc_id)
-            if same and (best is None or rank < best[0]):
+            if shared.is_copy(rule) and (best is None or rank < best[0]):
                 best = (rank, variant, score)
         if best is not None:
             _, target, score = best
@@ -346,6 +343,6 @@ def run_identity(
             out.append((article, ts_us, Identity(doc_id, target.doc_id, target.ts_us, score)))
             continue
         doc_id = url_doc_id if not known else variant_doc_id(url_doc_id, rec_id, "variant")
-        known = [*known, Variant(doc_id, ts_us, sig.values.tobytes(), sig.size, text_key)]
+        known = [*known, Variant(doc_id, ts_us, form.tobytes(), len(form), text_key)]
         out.append((article, ts_us, Identity(doc_id, text_key=text_key)))
     return known, out

@@ -43,7 +43,6 @@ from transforms.core.dedup import (
     run_exact,
     run_identity,
 )
-from transforms.core.minhash import MinHasher, SimilarityThresholds
 from transforms.core.overlap import CopyRule
 
 # Output tags; None is a step's main output.
@@ -151,17 +150,11 @@ class IdentifyStep(OrderedStep):
 
     name = "identify"
 
-    def __init__(
-        self, hashing: dict[str, int], thresholds: SimilarityThresholds, keep_us: int, remember: bool = False
-    ) -> None:
-        self.hashing = hashing
-        self.thresholds = thresholds
+    def __init__(self, rule: CopyRule, keep_us: int, remember: bool = False) -> None:
+        self.rule = rule
         self.keep_us = keep_us
-        # A later run needs every URL's signature, even a lone record's.
+        # A later run needs every URL's compact form, even a lone record's.
         self.remember = remember
-
-    def setup(self) -> None:
-        self._hasher = MinHasher(**self.hashing)
 
     def tie(self, value: dict[str, Any]) -> str:
         return record_id(value)
@@ -171,7 +164,7 @@ class IdentifyStep(OrderedStep):
 
     def decide(self, state, items, complete):
         complete = complete and not self.remember
-        known, decided = run_identity(state, items, self._hasher, self.thresholds, complete=complete)
+        known, decided = run_identity(state, items, self.rule, complete=complete)
         outs, counts = [], {"same_url_copies": 0, "url_variants": 0, "already_ingested": 0}
         for article, ts_us, identity in decided:
             if identity.already_ingested:  # in the output already: counted, not written again
@@ -198,8 +191,17 @@ class IdentifyStep(OrderedStep):
         return [StatePart(self.name, key, v.doc_id, v.ts_us, v.values, v.size, v.text_key) for v in state]
 
     def load(self, parts):
-        variants = (Variant(p.doc_id, p.ts_us, p.values, p.size, p.text_key, prior=True) for p in parts)
+        variants = (_prior_variant(p) for p in parts)
         return sorted(variants, key=lambda v: (v.ts_us, v.doc_id))
+
+
+def _prior_variant(part: StatePart) -> Variant:
+    """A URL's story from an earlier run's row.  A row whose values are not
+    ``size`` 2-gram hashes holds the MinHash signature an earlier version
+    kept: that story is compared by text only."""
+    if len(part.values) != 4 * part.size:
+        return Variant(part.doc_id, part.ts_us, b"", -1, part.text_key, prior=True)
+    return Variant(part.doc_id, part.ts_us, part.values, part.size, part.text_key, prior=True)
 
 
 class ExactStep(OrderedStep):

@@ -52,3 +52,14 @@ def tokens(text: str) -> list[str]:
     """Normalized words of ``text``."""
     normalized = normalize_for_hashing(text)
     return normalized.split(" ") if normalized else []
+
+
+def shingles(text: str, size: int = 3) -> set[str]:
+    """Word ``size``-grams of the normalized text (the whole text if shorter):
+    what the evaluation's MinHash baselines hash."""
+    words = tokens(text)
+    if not words:
+        return set()
+    if len(words) <= size:
+        return {" ".join(words)}
+    return {" ".join(words[i : i + size]) for i in range(len(words) - size + 1)}

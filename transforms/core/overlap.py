@@ -29,6 +29,8 @@ from dataclasses import dataclass
 import mmh3
 import numpy as np
 
+from transforms.core.normalize import tokens
+
 GRAM_WORDS = 2  # words per compared shingle
 ANCHOR_WORDS = 5  # words per anchor
 MAX_SHINGLES = 4096  # distinct 2-grams kept per document (16 KiB)
@@ -40,6 +42,13 @@ def _grams(words: Sequence[str], n: int) -> list[str]:
     if len(words) <= n:
         return [" ".join(words)] if words else []
     return [" ".join(words[i : i + n]) for i in range(len(words) - n + 1)]
+
+
+def article_words(title: str | None, text: str) -> list[str]:
+    """The normalized words compared of an article: its headline's, then its
+    text's (a page's first line is its headline in one source and the start
+    of its body in another)."""
+    return tokens(title or "") + tokens(text)
 
 
 def compact(words: Sequence[str], cap: int = MAX_SHINGLES) -> np.ndarray:

@@ -106,13 +106,6 @@ class DedupParams(Params):
         default=64,
         metadata=_help("Anchors per article at most; a longer text keeps its smallest (default %(default)s)."),
     )
-    shingle_size: int = field(
-        default=3,
-        metadata=_help("Words per shingle of the same-URL check's MinHash signature (default %(default)s)."),
-    )
-    num_perm: int = field(
-        default=128, metadata=_help("MinHash permutations of the same-URL check's signature (default %(default)s).")
-    )
     horizon_days: float = field(
         default=3.0,
         metadata=_help(
@@ -129,7 +122,7 @@ class DedupParams(Params):
         self.check()
 
     def check(self) -> None:
-        self._positive_int("shingle_size", "num_perm", "anchor_every", "max_anchors", "max_reps")
+        self._positive_int("anchor_every", "max_anchors", "max_reps")
         for name in ("containment", "lead", "containment_anywhere"):
             value = getattr(self, name)
             if not 0.0 < value <= 1.0:

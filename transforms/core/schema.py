@@ -65,7 +65,7 @@ ARTICLE_SCHEMA = pa.schema(
 # matched against, how similar they are (1.0 for the same normalized text)
 # and what kind of copy they are: ``same_url`` (a rerun or revision of an
 # earlier record of the same URL), ``exact`` (the same normalized text
-# under another URL) or ``near`` (the same story by MinHash similarity).
+# under another URL) or ``near`` (the same story by the word 2-grams both share).
 DUPLICATE_SCHEMA = (
     ARTICLE_SCHEMA.append(pa.field("duplicate_of", pa.string(), nullable=False))
     .append(pa.field("similarity", pa.float64(), nullable=False))
