@@ -18,7 +18,7 @@ from transforms.core.extract import (
     read_head,
     site_name,
 )
-from transforms.core.textclean import strip_site_name
+from transforms.core.headline import strip_site_name
 from transforms.core.timeparse import parse_stamp
 
 HEADS = DATA / "heads"

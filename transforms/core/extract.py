@@ -24,7 +24,8 @@ from trafilatura import bare_extraction
 from trafilatura.settings import Extractor, use_config
 
 from transforms.core.eventtime import EARLIEST
-from transforms.core.textclean import clean_text, strip_site_name
+from transforms.core.headline import choose_headline
+from transforms.core.textclean import clean_text
 from transforms.core.timeparse import DAY, Stamp, parse_stamp
 
 _HTML_LANG = re.compile(r"""<html\b[^>]{0,500}?\blang\s*=\s*["']?([A-Za-z]{2,3}(?:[-_][A-Za-z0-9]+)?)""", re.I)
@@ -73,6 +74,8 @@ _TAGS = re.compile(r"<(meta|time|h1|script|title)\b([^>]{0,2000})>", re.I)
 _ATTR = re.compile(r"""([^\s=/>"']+)\s*=\s*(?:"([^"]*)"|'([^']*)'|([^\s>"']+))""")
 _CLOSING = {name: re.compile(f"</{name}\\s*>", re.I) for name in ("h1", "script", "title")}
 _TAG = re.compile(r"<[^>]*>")
+# The quote that really ends an attribute value: the tag's end or another attribute follows it.
+_VALUE_END = {q: re.compile(q + r"""(?=\s*/?\s*$|\s+[^\s=/>"']+\s*=)""") for q in "\"'"}
 _MAX_H1 = 3
 
 # Meta names and properties that carry the first publication time (never a
@@ -89,8 +92,18 @@ _ARTICLE_TYPES = ("article", "posting", "report", "news", "blog")
 
 def _attrs(text: str) -> dict[str, str]:
     out = {}
-    for m in _ATTR.finditer(text):
+    pos = 0
+    while m := _ATTR.search(text, pos):
         value = m.group(2) if m.group(2) is not None else m.group(3) if m.group(3) is not None else m.group(4)
+        pos = m.end()
+        if m.group(4) is None and pos < len(text) and not text[pos].isspace() and text[pos] not in "/>":
+            # A quote inside the value that the page did not escape closed it
+            # early ('content="… und "royaler Besuch""'): the value runs on to
+            # the quote that ends the tag or comes before the next attribute.
+            quote = text[m.start(2 if m.group(2) is not None else 3) - 1]
+            end = _VALUE_END[quote].search(text, pos)
+            if end and "=" + quote not in text[pos : end.start()]:
+                value, pos = value + quote + text[pos : end.start()], end.end()
         out.setdefault(m.group(1).lower(), html_lib.unescape(value))
     return out
 
@@ -195,11 +208,6 @@ def read_head(html: str) -> PageHead:
     return PageHead(meta, articles, publishers, title, h1, times)
 
 
-def _jsonld_text(value) -> str | None:
-    # JSON-LD strings often carry HTML entities ('R&uuml;ckbau').
-    return " ".join(html_lib.unescape(value).split()) or None if isinstance(value, str) else None
-
-
 def _is_published_key(key: str) -> bool:
     return "publish" in key and ("time" in key or "date" in key) and not any(w in key for w in ("modif", "updat"))
 
@@ -268,24 +276,6 @@ def site_name(head: PageHead) -> str | None:
         or (head.publishers[0] if head.publishers else None)
         or head.first("application-name")
     )
-
-
-def choose_headline(
-    head: PageHead, fallback: str | None, site_names: Iterable[str | None], hosts: Iterable[str | None]
-) -> str | None:
-    """The headline: og:title, else the article's JSON-LD headline, else the
-    first ``<h1>``, else twitter:title, else ``<title>``, else ``fallback``
-    (trafilatura's), each without a leading or trailing segment naming the
-    site."""
-    names = [n for n in site_names if n]
-    host_list = [h for h in hosts if h]
-    headline = next((_jsonld_text(o.get("headline")) for o in head.articles if _jsonld_text(o.get("headline"))), None)
-    for candidate in (head.first("og:title"), headline, head.h1[0] if head.h1 else None,
-                      head.first("twitter:title"), head.title, fallback):  # fmt: skip
-        cleaned = strip_site_name(candidate, names, host_list) if candidate else None
-        if cleaned:
-            return cleaned
-    return None
 
 
 def _paragraphs(text: str) -> str:
