@@ -213,3 +213,24 @@ def test_later_polls_are_conditional_and_fetch_only_new_entries(site, tmp_path, 
     if streaming:
         arrived = {r["url"].rsplit("/", 1)[1]: r["ingested_at"] for r in rows}
         assert (arrived["a2.html"] - arrived["a0.html"]).total_seconds() >= 1.5
+
+
+def test_a_page_is_decoded_by_its_http_charset_before_its_own_meta(site, tmp_path):
+    """The server says ISO-8859-6 and the page's meta says windows-1256 (a
+    template's leftover): as in a browser, the HTTP charset wins.  Read by
+    its meta the page is mojibake (both are Arabic code pages)."""
+    brief = ("قالت وزارة الخارجية إن المفاوضات بين الطرفين ستستأنف الأسبوع المقبل في العاصمة، "
+             "وإن الوفدين سيبحثان تبادل الأسرى وفتح ممرات إنسانية للمدنيين في المناطق المتضررة من القتال.")  # fmt: skip
+    page = f'<html><head><meta charset="windows-1256"><title>مفاوضات</title></head><body><p>{brief}</p></body></html>'
+    site.route("/robots.txt", lambda r: Response("", status=404))
+    site.route(
+        "/brief.html", lambda r: Response(page.encode("iso-8859-6"), content_type="text/html; charset=ISO-8859-6")
+    )
+    feed = rss([("brief", f"{site.base}/brief.html", "مفاوضات", datetime(2022, 3, 1, 9, tzinfo=UTC))])
+    site.route("/news.xml", lambda r: Response(feed, content_type="application/rss+xml"))
+    out = tmp_path / "out"
+    summary = run(["--feeds", str(_feed_list(tmp_path, [f"{site.base}/news.xml"])), "--once", "--output", str(out),
+                   "--ingested_at", PINNED_INGEST, *FLAGS])  # fmt: skip
+    assert summary.balanced and summary.documents_in == 1 and summary.rejects == 0
+    (row,) = read_table(out).to_pylist()
+    assert row["encoding"] == "iso8859-6" and brief in row["text"] and row["lang"] == "ar"

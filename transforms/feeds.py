@@ -53,6 +53,7 @@ from apache_beam.transforms.window import TimestampedValue
 from apache_beam.utils.timestamp import Timestamp
 
 from transforms.common import DOCUMENTS_IN, FEED_REPEATED_ENTRIES, KEYED, REJECTS, Rejects, counter
+from transforms.core.encoding import charset_param
 from transforms.core.feeds import (
     FETCHABLE_SCHEMES,
     ROBOTS_MAX_BYTES,
@@ -313,7 +314,8 @@ class FetchPagesFn(_Polite, beam.DoFn):
             lang=entry.lang,
             summary=entry.summary,
         )
-        yield RawDocument(source_uri=entry.link, kind="html", data=response.body, meta=meta)
+        charset = charset_param(response.content_type)
+        yield RawDocument(source_uri=entry.link, kind="html", data=response.body, meta=meta, charset=charset)
 
 
 class PollScheduleFn(beam.DoFn):

@@ -368,7 +368,7 @@ class DecodeFn(StageDoFn):
             )
             return
         try:
-            decoded = decode_bytes(doc.data, is_html=doc.kind == "html")
+            decoded = decode_bytes(doc.data, is_html=doc.kind == "html", declared=doc.charset)
         except DecodeError as exc:
             yield self._rejects.emit(doc.source_uri, exc.reason, exc.detail, doc.data, doc.meta.url, len(doc.data))
             return

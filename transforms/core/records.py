@@ -44,6 +44,9 @@ class RawDocument:
     # Text already decoded upstream (JSONL records carry str, not bytes).
     text: str | None = None
     file_mtime: datetime | None = None
+    # The charset the transport declared (an HTTP Content-Type's), which
+    # outranks the document's own declaration, as in a browser.
+    charset: str | None = None
 
 
 @dataclass(frozen=True, slots=True)
