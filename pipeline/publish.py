@@ -4,6 +4,9 @@ as Pub/Sub messages, for replaying them into a running streaming job.
 One message per document, in event-time order: the file's bytes as data;
 ``kind``, ``path`` (so doc_ids match a batch run of the folder) and what the
 manifest knows (``url``, ``outlet``, ``published``, ``lang``) as attributes.
+A ``.jsonl`` file gives one ``kind=jsonl`` message per record, the record's
+line as data (a line that is no valid record goes too: the job rejects
+it, as a batch run would).
 With ``PUBSUB_EMULATOR_HOST`` set, messages go to the local emulator.
 
 Old articles are late for a job that reads them now: give the job an
@@ -24,8 +27,17 @@ from pipeline.options import PUBSUB_TOPIC, NewsbeamOptions
 from pipeline.resolve import find_manifest, plan_input
 from pipeline.run import error_line
 from transforms.core.manifest import parse_manifest
-from transforms.core.records import DocMeta
-from transforms.read import READ_ERRORS, kind_of, problem_of, read_document, relative_to
+from transforms.core.records import DocMeta, RawDocument
+from transforms.read import (
+    READ_ERRORS,
+    ReadProblem,
+    jsonl_document,
+    jsonl_records,
+    kind_of,
+    problem_of,
+    read_document,
+    relative_to,
+)
 
 MAX_MESSAGE_BYTES = 10_000_000  # Pub/Sub's limit is 10 MB per message
 
@@ -45,6 +57,9 @@ def messages(folder: str, manifest_flag: str | None = None) -> list[tuple[bytes,
     out = []
     for metadata in FileSystems.match([plan.pattern])[0].metadata_list:
         kind = kind_of(metadata.path)
+        if kind == "jsonl":
+            out += _records(metadata.path, relative_to(metadata.path, plan.root))
+            continue
         if kind not in ("html", "text"):
             continue
         try:  # a truncated archive must not go out as a shorter document
@@ -62,6 +77,22 @@ def messages(folder: str, manifest_flag: str | None = None) -> list[tuple[bytes,
         out.append((data, attrs))
     epoch = datetime.min.replace(tzinfo=UTC).isoformat()
     out.sort(key=lambda m: (m[1].get("published", epoch), m[1]["path"]))
+    return out
+
+
+def _records(path: str, rel: str) -> list[tuple[bytes, dict[str, str]]]:
+    """One message per record of a JSONL file; a file that cannot be read
+    whole, or a record over Pub/Sub's limit, stops the publish."""
+    out = []
+    for lineno, line in jsonl_records(path, MAX_MESSAGE_BYTES):
+        if isinstance(line, ReadProblem):
+            where = f"{path}#L{lineno}" if lineno else path
+            raise ValueError(f"cannot read {where}: {line.reason}: {line.detail}")
+        attrs = {"kind": "jsonl", "path": f"{rel}#L{lineno}"}
+        doc = jsonl_document(path, line, attrs["path"])
+        if isinstance(doc, RawDocument) and doc.meta.published:
+            attrs["published"] = doc.meta.published.isoformat()
+        out.append((line.rstrip(b"\r\n"), attrs))
     return out
 
 

@@ -168,3 +168,48 @@ def test_messages_become_documents_fetches_or_rejects():
     reasons = [out.value.reason for m in (PubsubMessage(b"  ", {}), PubsubMessage(b"x" * 1001, {}),
                                           PubsubMessage(b"x", {"kind": "pdf"})) for out in _process(m)]  # fmt: skip
     assert reasons == ["empty", "too_large", "bad_message"]
+
+
+def test_publish_sends_each_jsonl_record_and_the_job_reads_it_as_a_batch_run_does(tmp_path, run_pipeline):
+    """A folder with a ``.jsonl`` file: one message per record (a bad line
+    too), and each message becomes the document, or the reject, that the
+    batch run of the folder makes of that record."""
+    import json
+
+    from apache_beam.io.gcp.pubsub import PubsubMessage
+
+    folder = tmp_path / "in"
+    folder.mkdir()
+    seeds = seed_articles()[:2]
+    lines = [json.dumps({"url": f"https://e.org/{slug}", "title": title, "text": body, "source": "E",
+                         "published": published.isoformat()}, ensure_ascii=False)
+             for slug, title, body, published in reversed(seeds)]  # fmt: skip
+    lines.insert(1, '{"url": "https://e.org/broken", "text": ')
+    (folder / "records.jsonl").write_text("\n".join(lines) + "\n", encoding="utf-8")
+    (folder / "story.txt").write_text(seed_articles()[2][2], encoding="utf-8")
+    assert message_kind(b' {"url": "https://e.org/x"}', None) == "jsonl"
+    batch = publish.messages(str(folder))
+    assert len(batch) == 4 and [a["kind"] for _, a in batch].count("jsonl") == 3
+    # Oldest first: the records are listed newest first in the file.
+    jsonl = [a for _, a in batch if a["kind"] == "jsonl" and "published" in a]
+    assert [a["path"] for a in jsonl] == ["records.jsonl#L3", "records.jsonl#L1"]
+    fn = MessageToDocumentFn("projects/p/subscriptions/s", max_bytes=100_000)
+    fn.setup()
+    outs = [out for data, attrs in batch if attrs["kind"] == "jsonl" for out in fn.process(PubsubMessage(data, attrs))]
+    docs = [o for o in outs if not hasattr(o, "tag")]
+    (reject,) = [o.value for o in outs if hasattr(o, "tag")]
+    assert reject.reason == "bad_json"
+    summary, out = run_pipeline(folder)
+    assert summary.balanced and summary.documents_in == 4
+    articles = {r["url"]: r for r in read_table(out).to_pylist()}
+    (batch_reject,) = read_table(out, "rejects").to_pylist()
+    assert batch_reject["reason"] == reject.reason and batch_reject["stage"] == "read" and reject.stage == "pubsub"
+    assert sorted(d.meta.url for d in docs) == sorted(u for u in articles if u and u.startswith("https://e.org/"))
+    for doc in docs:
+        row = articles[doc.meta.url]
+        assert (doc.meta.title, doc.meta.outlet, doc.meta.published) == (
+            row["title"],
+            row["outlet"],
+            row["published_at"],
+        )
+        assert row["text"].split("\n")[0] in doc.text and doc.rel_path.startswith("records.jsonl#L")

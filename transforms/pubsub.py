@@ -1,11 +1,13 @@
 """Pub/Sub source: the production streaming input.
 
 Each message is one document.  Its data is the page (HTML), the article
-text, or a URL to fetch; attributes say what it is and what is known:
+text, one JSONL record (read as a line of a ``.jsonl`` file is, its own
+fields saying what is known), or a URL to fetch; attributes say what it
+is and what is known:
 
-    kind       html | text | url   (default: url when the data is one
-                                    http(s) URL, html when it starts with
-                                    '<', text otherwise)
+    kind       html | text | jsonl | url   (default: url when the data is
+                                    one http(s) URL, html when it starts
+                                    with '<', jsonl with '{', text otherwise)
     url        the article's URL (for html/text messages)
     outlet, title, lang, published (ISO 8601 or RFC 2822)
     path       a stable relative path, used for the doc_id when there is
@@ -31,9 +33,9 @@ from transforms.core.feeds import FeedEntry, host_of
 from transforms.core.records import DocMeta, RawDocument
 from transforms.core.timeparse import parse_time
 from transforms.feeds import FeedSettings, FetchPagesFn
-from transforms.read import DecodeFn
+from transforms.read import DecodeFn, ReadProblem, jsonl_document
 
-KINDS = ("html", "text", "url")
+KINDS = ("html", "text", "jsonl", "url")
 URLS = "urls"
 
 
@@ -43,6 +45,8 @@ def message_kind(data: bytes, declared: str | None) -> str | None:
     head = data.lstrip()[:2048]
     if head.startswith((b"http://", b"https://")) and len(data.strip().split()) == 1:
         return "url"
+    if head.startswith(b"{"):
+        return "jsonl"
     return "html" if head.startswith(b"<") else "text"
 
 
@@ -87,8 +91,15 @@ class MessageToDocumentFn(beam.DoFn):
             entry = FeedEntry(link, link, self.source, meta.title, None, published, meta.outlet, meta.lang)
             yield beam.pvalue.TaggedOutput(URLS, (host_of(link), entry))
             return
+        if kind == "jsonl":
+            doc = jsonl_document(uri, data, attrs.get("path") or None)
+            if isinstance(doc, ReadProblem):
+                yield self._reject(uri, doc.reason, doc.detail, data, doc.url)
+                return
+        else:
+            doc = RawDocument(source_uri=uri, kind=kind, data=data, meta=meta, rel_path=attrs.get("path") or None)
         self._documents_in.inc()
-        yield RawDocument(source_uri=uri, kind=kind, data=data, meta=meta, rel_path=attrs.get("path") or None)
+        yield doc
 
     def _reject(self, uri: str, reason: str, detail: str, data: bytes, url: str | None = None):
         self._documents_in.inc()

@@ -61,10 +61,11 @@ _SKIP_CHUNK = 1 << 20
 class ReadProblem(Exception):
     """Why a file (or a JSONL record) cannot be read: a reject's reason and detail."""
 
-    def __init__(self, reason: str, detail: str) -> None:
-        super().__init__(reason, detail)  # both in args, so it pickles
+    def __init__(self, reason: str, detail: str, url: str | None = None) -> None:
+        super().__init__(reason, detail, url)  # all in args, so it pickles
         self.reason = reason
         self.detail = detail
+        self.url = url  # a JSONL record's, when it has one
 
     def __str__(self) -> str:
         return f"{self.reason}: {self.detail}"
@@ -264,31 +265,10 @@ class ReadFilesFn(StageDoFn):
         return self._jsonl_record(uri, record, rel, lineno, mtime)
 
     def _jsonl_record(self, uri: str, line: bytes, rel: str, lineno: int, mtime: datetime | None):
-        try:
-            record = json.loads(line)
-        except (UnicodeDecodeError, json.JSONDecodeError) as exc:
-            return self._rejects.emit(uri, "bad_json", str(exc), line)
-        if not isinstance(record, dict):
-            return self._rejects.emit(uri, "bad_json", f"a JSON {type(record).__name__}, not an object", line)
-        url, html, text = _string(record, "url"), _string(record, "html"), _string(record, "text")
-        kind, body = ("html", html) if html is not None else ("text", text)
-        if not url or not url.strip():
-            return self._rejects.emit(uri, "missing_field", "no 'url'", line)
-        if body is None:
-            return self._rejects.emit(uri, "missing_field", "no 'html' or 'text' string", line, url)
-        if not body.strip():
-            return self._rejects.emit(uri, "empty", f"'{kind}' is empty", line, url)
-        published = _string(record, "published")
-        meta = DocMeta(
-            url=url.strip(),
-            outlet=_string(record, "source"),
-            title=_string(record, "title"),
-            published=parse_time(published) if published else None,
-            lang=_string(record, "lang"),
-        )
-        return RawDocument(
-            source_uri=uri, kind=kind, data=b"", text=body, meta=meta, rel_path=f"{rel}#L{lineno}", file_mtime=mtime
-        )
+        doc = jsonl_document(uri, line, f"{rel}#L{lineno}", mtime)
+        if isinstance(doc, ReadProblem):
+            return self._rejects.emit(uri, doc.reason, doc.detail, line, doc.url)
+        return doc
 
     def _progress(self) -> None:
         self._files_seen += 1
@@ -297,6 +277,38 @@ class ReadFilesFn(StageDoFn):
             self._last_log = now
             total = f"/{self.expected_files}" if self.expected_files else ""
             _LOG.info("progress: %d%s files read by this worker", self._files_seen, total)
+
+
+def jsonl_document(
+    uri: str, line: bytes, rel_path: str | None, mtime: datetime | None = None
+) -> RawDocument | ReadProblem:
+    """One JSONL record (``url``; ``html`` or ``text``; optional ``title``,
+    ``source``, ``published``, ``lang``) as a document, or why it cannot
+    be one.  A file's records and Pub/Sub's ``kind=jsonl`` messages are
+    read by this one function."""
+    try:
+        record = json.loads(line)
+    except (UnicodeDecodeError, json.JSONDecodeError) as exc:
+        return ReadProblem("bad_json", str(exc))
+    if not isinstance(record, dict):
+        return ReadProblem("bad_json", f"a JSON {type(record).__name__}, not an object")
+    url, html, text = _string(record, "url"), _string(record, "html"), _string(record, "text")
+    kind, body = ("html", html) if html is not None else ("text", text)
+    if not url or not url.strip():
+        return ReadProblem("missing_field", "no 'url'")
+    if body is None:
+        return ReadProblem("missing_field", "no 'html' or 'text' string", url)
+    if not body.strip():
+        return ReadProblem("empty", f"'{kind}' is empty", url)
+    published = _string(record, "published")
+    meta = DocMeta(
+        url=url.strip(),
+        outlet=_string(record, "source"),
+        title=_string(record, "title"),
+        published=parse_time(published) if published else None,
+        lang=_string(record, "lang"),
+    )
+    return RawDocument(source_uri=uri, kind=kind, data=b"", text=body, meta=meta, rel_path=rel_path, file_mtime=mtime)
 
 
 def _string(record: dict, key: str) -> str | None:
