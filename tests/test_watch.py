@@ -43,6 +43,7 @@ def _add_files_after_first_listing(folder: Path, listed: threading.Event, failur
     (folder / "c-copy.txt").write_text("\n".join(["نشر مجددا", *body[:-1]]), encoding="utf-8")
     (folder / "b.txt").write_text(SEED_001, encoding="utf-8")
     (folder / "broken.txt").write_bytes(b"  \n")
+    (folder / "gone.html").symlink_to(folder / "nowhere.html")
     # Half-written files carry another name until they are complete.
     (folder / ".d.txt.part").write_text(SEED_001, encoding="utf-8")
 
@@ -78,9 +79,10 @@ def test_files_added_during_a_watch_are_read_once_and_deduplicated(tmp_path):
     # Four listings, and every file exactly once: no re-reads of what was seen.
     assert sorted(articles) == ["a.txt", "b.txt"]
     assert sorted(duplicates) == ["c-copy.txt"]
-    assert sorted(rejects) == ["broken.txt"]
+    assert sorted(rejects) == ["broken.txt", "gone.html"]
     assert (rejects["broken.txt"]["stage"], rejects["broken.txt"]["reason"]) == ("read", "empty")
-    assert summary.documents_in == 4
+    assert (rejects["gone.html"]["stage"], rejects["gone.html"]["reason"]) == ("read", "broken_symlink")
+    assert summary.documents_in == 5
     # The copy found later joins the story of the file that was there first.
     assert duplicates["c-copy.txt"]["story_id"] == articles["a.txt"]["story_id"]
     # Arrival is when a listing found the file: the later files on a later listing.

@@ -435,7 +435,8 @@ class ListNewFilesFn(beam.DoFn):
             found_at = time.time()
             self._listings.inc()
             try:
-                matched = FileSystems.match([pattern])[0].metadata_list
+                # Broken links too, as a batch run reads them: each is a reject, not nothing.
+                matched = [*FileSystems.match([pattern])[0].metadata_list, *broken_links(pattern)]
             except BeamIOError as exc:  # a folder being moved or remounted: try again next time
                 self._listing_errors.inc()
                 _LOG.warning("watch: listing %d/%d of %s failed: %s", k + 1, self.polls, pattern, exc)
