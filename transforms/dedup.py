@@ -238,9 +238,8 @@ class KeyByTextFn(_StepFn):
 
 class FingerprintFn(_StepFn):
     """One compact form per document (the 2-gram hashes of its headline and
-    text), sent to each of
-    its anchor keys; the article itself goes once, keyed by doc_id, to
-    wait for the verdicts."""
+    text), sent to each of its anchor keys; the article itself goes once,
+    keyed by doc_id, to wait for the verdicts."""
 
     def __init__(self, *, anchor_every: int, max_anchors: int):
         self.anchor_every = anchor_every

@@ -4,13 +4,14 @@ Each document is kept in a compact form: the 32-bit hashes of its distinct
 word 2-grams, in the order they first occur (capped, so a document's state
 is bounded).  Two documents are compared by what they share, not by an
 estimate: the share of the smaller one's 2-grams found in the other
-(*containment*), and where in the larger one the shared text begins
-(*lead*).  Outlets cut, add and reword an agency dispatch; what they keep
-is its lead, so a copy shares text from near the start of the longer
-version, while a "read also" box reprinting another story's first
-paragraphs at the foot of an article shares it only near its end.  A
-text found nearly whole in another (a brief that is one paragraph of a
-longer story) is a copy wherever it sits.
+(*containment*), and where in the larger one the shared text sits (*lead*:
+the position of the first quarter of the shared 2-grams).  Outlets cut,
+add and reword an agency dispatch; what they keep is its lead, so a copy
+shares text from near the start of the longer version, while a "read
+also" box reprinting another story's first paragraphs at the foot of an
+article shares it only near its end.  A text found nearly whole in
+another (a brief that is one paragraph of a longer story) is a copy
+wherever it sits.
 
 Two documents meet at all only if they share an *anchor*: a word 5-gram
 whose hash is divisible by ``every``.  The choice depends on the 5-gram
@@ -71,9 +72,9 @@ def anchors(words: Sequence[str], every: int, max_anchors: int) -> list[str]:
 @dataclass(frozen=True)
 class CopyRule:
     """When one text is a copy of another: at least ``containment`` of the
-    smaller one's 2-grams are in the other, and the shared text begins
-    within the first ``lead`` of the larger; or at least ``anywhere`` of
-    them are, wherever they sit."""
+    smaller one's 2-grams are in the other, and the first quarter of them
+    lies within the first ``lead`` of the larger; or at least ``anywhere``
+    of them are, wherever they sit."""
 
     containment: float = 0.4
     lead: float = 0.5
@@ -83,7 +84,7 @@ class CopyRule:
 @dataclass(frozen=True)
 class Overlap:
     containment: float  # share of the smaller text's 2-grams found in the other
-    lead: float  # where shared text begins in the larger one (0: at its start; 1: nothing shared)
+    lead: float  # where the shared text sits in the larger one (0: from its start; 1: nothing shared)
 
     def is_copy(self, rule: CopyRule) -> bool:
         if self.containment >= rule.anywhere:
