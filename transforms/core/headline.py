@@ -11,13 +11,66 @@ Both work on text already read from the page: nothing here parses HTML.
 from __future__ import annotations
 
 import html as html_lib
+import re
+import unicodedata
 from collections.abc import Iterable
 from typing import TYPE_CHECKING
 
-from transforms.core.textclean import _LEADING_SEPARATOR, _SEPARATOR, _is_byline, _is_date_only, _site_keys, host_names
-
 if TYPE_CHECKING:
     from transforms.core.extract import PageHead
+
+# Separators publishers put between a headline and the site's name (and
+# section, date): spaced ASCII ones, and full-width or Hangul ones that need
+# no spaces ('…：東京新聞デジタル', '…ㅣ한국일보').
+_SEPARATOR = re.compile(r"\s+(?:[|\-–—·»•*/]|::)\s+|\s*[｜：ㅣ]\s*|\s*\|\s*")
+_LEADING_SEPARATOR = re.compile(r"\s*[:：]\s+|\s*：\s*")
+# Second-level labels under a country code ('namibian.com.na') and host
+# prefixes that are not the site's name.
+_GENERIC_LABELS = frozenset("www m amp mobile edition news com co org net gov ac or ne go".split())
+_GERMAN = str.maketrans({"ä": "ae", "ö": "oe", "ü": "ue", "ß": "ss"})
+
+
+def site_key(name: str) -> str:
+    """A site name reduced to its letters and digits: NFKC, case folded,
+    accents and a leading 'the' dropped ('The Namibian' and 'namibian'
+    compare equal, so do 'Seznam Zprávy' and 'seznamzpravy')."""
+    text = unicodedata.normalize("NFKC", name).casefold().strip()
+    text = re.sub(r"^the\s+", "", text)
+    text = "".join(c for c in unicodedata.normalize("NFKD", text) if not unicodedata.combining(c))
+    return "".join(c for c in text if c.isalnum())
+
+
+def host_names(host: str | None) -> list[str]:
+    """The names a host gives a site: 'www.namibian.com.na' -> 'namibian.com.na', 'namibian'."""
+    if not host:
+        return []
+    host = host.lower().split(":")[0].removeprefix("www.")
+    labels = host.split(".")
+    names = [host]
+    core = [label for label in labels[:-1] if label not in _GENERIC_LABELS]
+    if core:
+        names.append(core[-1])
+    return names
+
+
+def _site_keys(names) -> set[str]:
+    keys = set()
+    for name in names:
+        if name:
+            key = site_key(name)
+            if key:
+                keys.add(key)
+                keys.add(site_key(unicodedata.normalize("NFKC", name).casefold().translate(_GERMAN)))
+    return keys
+
+
+def _is_date_only(segment: str) -> bool:
+    return bool(re.fullmatch(r"[\d\s./\-:]+", segment)) and any(c.isdigit() for c in segment)
+
+
+def _is_byline(segment: str) -> bool:
+    return bool(re.match(r"(?i)(?:by|von|par|por|di|door)\s+\S", segment))
+
 
 # A segment that names the site by its name plus a few words ('CBC News',
 # 'Báo VnExpress Sức khỏe') has at most this many words in all.
