@@ -67,8 +67,11 @@ def body_scores(pairs: list[tuple[str, str]]) -> dict[str, float]:
 
 
 def normalize_headline(text: str | None) -> str:
+    """Compared by words: NFKC, case folded, punctuation, symbols and spaces
+    as one space, invisible format characters (a zero-width space) dropped."""
     text = unicodedata.normalize("NFKC", text or "").casefold()
-    text = "".join(" " if unicodedata.category(c)[0] in "PSZ" else c for c in text)
+    text = "".join("" if unicodedata.category(c) == "Cf" else " " if unicodedata.category(c)[0] in "PSZ" else c
+                   for c in text)  # fmt: skip
     return " ".join(text.split())
 
 
