@@ -1,8 +1,10 @@
 """trafilatura on real pages from the corpora (copied into tests/data/pages)."""
 
+import copy
 import json
 
 import pytest
+from trafilatura import bare_extraction
 
 from tests.conftest import DATA
 from transforms.core.extract import ExtractionError, HtmlExtractor, declared_language, extract_text
@@ -63,3 +65,19 @@ def test_text_record_with_its_own_title_keeps_its_first_line_as_body():
     extracted = extract_text("First paragraph of the story, long enough.\nSecond one.", title="Headline")
     assert extracted.title == "Headline"
     assert extracted.text.startswith("First paragraph")
+
+
+@pytest.mark.parametrize(
+    "path", sorted([*PAGES.glob("*.html"), *(DATA / "heads").glob("*.html")]), ids=lambda p: p.name
+)
+def test_author_and_canonical_url_are_trafilaturas(extractor, path):
+    """The extractor reads only the metadata it keeps, with trafilatura's own
+    functions: the author and canonical URL are what trafilatura's whole
+    metadata pass gives."""
+    html = path.read_text(encoding="utf-8")
+    url = "https://news.example/article"
+    options = copy.copy(extractor._options)
+    options.url, options.with_metadata = url, True
+    whole = bare_extraction(html, options=options)
+    extracted = extractor.extract(html, url=url)
+    assert (extracted.author, extracted.canonical_url) == (whole.author or None, whole.url or None)
