@@ -149,3 +149,36 @@ def test_a_robots_txt_that_cannot_be_read_disallows(site, robots):
 
     _run([f"{site.base}/feed.xml"], _settings(timeout=0.3, max_retries=0), check=check)
     assert "/feed.xml" not in site.paths()
+
+
+def test_each_port_of_a_host_obeys_its_own_robots_txt(site):
+    """Two origins on one host (127.0.0.1, two ports) share its pacing but
+    not its rules: one disallows /private/, the other allows everything,
+    and its /private/ page is fetched."""
+    from pytest_httpserver import HTTPServer
+
+    from tests.feedsite import Site
+
+    server = HTTPServer(host="127.0.0.1", port=0, threaded=True)
+    server.start()
+    try:
+        other = Site(server)
+        seeds = seed_articles()[:2]
+        site.route("/robots.txt", lambda r: Response(ROBOTS, content_type="text/plain"))
+        other.route("/robots.txt", lambda r: Response("", status=404))
+        for n, origin in enumerate((site, other)):
+            origin.route("/private/p.html", lambda r, s=seeds[n]: _html(seed_page(s[1], s[2])))
+        items = [("a", f"{site.base}/private/p.html", "a", None), ("b", f"{other.base}/private/p.html", "b", None)]
+        site.route("/feed.xml", lambda r: Response(rss(items), content_type="application/rss+xml"))
+
+        def check(outputs) -> None:
+            urls = outputs["documents"] | "Urls" >> beam.Map(lambda d: d.source_uri)
+            assert_that(urls, equal_to([f"{other.base}/private/p.html"]), label="documents")
+            rejects = outputs["rejects"] | "Why" >> beam.Map(lambda r: (r.stage, r.reason, r.url))
+            assert_that(rejects, equal_to([("fetch", "robots_disallowed", f"{site.base}/private/p.html")]), label="r")
+
+        _run([f"{site.base}/feed.xml"], _settings(), check=check)
+        assert "/private/p.html" not in site.paths() and other.paths("/robots.txt") == ["/robots.txt"]
+    finally:
+        server.clear()
+        server.stop()

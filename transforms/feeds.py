@@ -2,12 +2,12 @@
 
     Ticks (once, or every --poll_seconds)
       -> one element per feed, keyed by the feed's host
-      -> FetchFeeds   (state per host: next request slot, robots.txt,
-                       ETag/Last-Modified per feed)         -> entries
+      -> FetchFeeds   (state per host: next request slot, robots.txt
+                       per origin, ETag/Last-Modified per feed) -> entries
       -> keyed by entry (guid, else normalized link)
       -> SkipSeen     (state per entry, expiring by event-time timer)
       -> keyed by the page's host
-      -> FetchPages   (state per host: next request slot, robots.txt)
+      -> FetchPages   (state per host: next request slot, robots.txt per origin)
       -> RawDocument (html, with the feed's metadata) -> Decode
 
 All memory of what was fetched lives in keyed state, never in a process:
@@ -64,6 +64,7 @@ from transforms.core.feeds import (
     host_of,
     parse_feed,
     parse_feed_state,
+    robots_ttl,
     robots_url,
 )
 from transforms.core.fetch import Fetcher, FetchError, FetchPolicy, Pacer
@@ -72,8 +73,6 @@ from transforms.read import DecodeFn
 
 FEED_ACCEPT = "application/rss+xml, application/atom+xml, application/xml;q=0.9, text/xml;q=0.9, */*;q=0.5"
 PAGE_ACCEPT = "text/html, application/xhtml+xml;q=0.9, */*;q=0.5"
-ROBOTS_TTL_SECONDS = 24 * 3600
-ROBOTS_RETRY_SECONDS = 600
 MAX_LINK_CHARS = 2048
 # Failures of the robots.txt request that are about the host, not the file.
 HOST_UNUSABLE = frozenset({"forbidden_address", "bad_scheme", "bad_url", "dns_error"})
@@ -127,17 +126,19 @@ class _Polite:
         return Fetcher(self.settings.policy, pace=pace), pacer
 
     def _robots(self, fetcher: Fetcher, url: str, robots_state) -> RobotsRules:
+        # State is kept per host (for pacing), rules per origin: RFC 9309
+        # gives each scheme and port of a host its own robots.txt.
+        where = robots_url(url)
         cached = robots_state.read()
+        rules: dict = cached if isinstance(cached, dict) else {}  # older state held one host-wide tuple
         now = time.time()
-        if cached is not None:
-            status, body, fetched = cached
-            # An unreachable robots.txt blocks the host, so it is asked again sooner.
-            ttl = ROBOTS_TTL_SECONDS if status is not None and status < 500 else ROBOTS_RETRY_SECONDS
-            if now - fetched < ttl:
+        if where in rules:
+            status, body, fetched = rules[where]
+            if now - fetched < robots_ttl(status):
                 return RobotsRules(status, body)
         try:
             # A prefix, not a refusal: rules past it are ignored, not all of them.
-            response = fetcher.get(robots_url(url), accept="text/plain", prefix=ROBOTS_MAX_BYTES)
+            response = fetcher.get(where, accept="text/plain", prefix=ROBOTS_MAX_BYTES)
             status, body = response.status, response.body
         except FetchError as exc:
             if exc.reason in HOST_UNUSABLE:
@@ -147,7 +148,7 @@ class _Polite:
             # the rules unknown, which disallows (RFC 9309 2.3.1.4).
             status = exc.status if exc.status is not None and 400 <= exc.status < 500 else None
             body = b""
-        robots_state.write((status, body, now))
+        robots_state.write({**rules, where: (status, body, now)})
         return RobotsRules(status, body)
 
     def _reject(self, source: str, reason: str, detail: str, data: bytes = b"", url: str | None = None):

@@ -11,7 +11,14 @@ import html
 import pytest
 
 from tests.conftest import DATA
-from transforms.core.feeds import FeedError, RobotsRules, parse_feed
+from transforms.core.feeds import (
+    ROBOTS_RETRY_SECONDS,
+    ROBOTS_TTL_SECONDS,
+    FeedError,
+    RobotsRules,
+    parse_feed,
+    robots_ttl,
+)
 
 ARABIC = (DATA / "encoding" / "ar-windows-1256.txt").read_bytes().decode("cp1256")
 LATIN = (DATA / "encoding" / "fr-de-windows-1252.txt").read_bytes().decode("cp1252")
@@ -136,3 +143,10 @@ def test_every_entry_is_kept_and_a_repeated_one_counted():
 def test_robots_429_is_unreachable_not_missing():
     assert not RobotsRules(429).allows("http://h/anything")
     assert RobotsRules(410).allows("http://h/anything")
+
+
+def test_an_answer_that_blocks_without_rules_is_asked_again_soon():
+    """Rules and 'no robots.txt' are kept a day; 429, 5xx and no answer,
+    which block the origin, only until it is worth asking again."""
+    assert robots_ttl(200) == robots_ttl(404) == ROBOTS_TTL_SECONDS
+    assert robots_ttl(429) == robots_ttl(503) == robots_ttl(None) == ROBOTS_RETRY_SECONDS < ROBOTS_TTL_SECONDS

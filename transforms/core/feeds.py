@@ -221,6 +221,19 @@ class RobotsRules:
         return self.status is not None and 400 <= self.status < 500 and self.status != 429
 
 
+ROBOTS_TTL_SECONDS = 24 * 3600
+ROBOTS_RETRY_SECONDS = 600
+
+
+def robots_ttl(status: int | None) -> float:
+    """How long an answer to a robots.txt request is kept: a day for rules
+    or for no robots.txt (4xx); ten minutes for one that blocks the origin
+    without saying so (no answer, 5xx, or 429, which asks to come back
+    later), so the origin is asked again soon."""
+    known = status is not None and status < 500 and status != 429
+    return ROBOTS_TTL_SECONDS if known else ROBOTS_RETRY_SECONDS
+
+
 def robots_url(url: str) -> str:
     parts = urlsplit(url)
     return f"{parts.scheme}://{parts.netloc}/robots.txt"
