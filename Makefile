@@ -49,8 +49,8 @@ eval-dedup: $(VENV)/.installed-eval
 eval-topics: $(VENV)/.installed-test
 	$(PY) -m tests.topics_eval.evaluate --json eval-topics.json
 
-## eval-extract: body, headline, publication day and time against the publishers' ground truth (Zyte benchmark
-## and Fundus pages from ../shared/corpora), beside bare trafilatura, and the per-page cost of extraction
+## eval-extract: body, headline, publication day and time against the publishers' ground truth (Zyte benchmark,
+## Fundus and trafilatura's pages from ../shared/corpora), beside bare trafilatura, and the per-page cost of extraction
 eval-extract: $(VENV)/.installed-test
 	$(PY) -m tests.extract_eval.evaluate --json eval-extract.json
 

@@ -1,5 +1,6 @@
-"""The evaluation pages: the Zyte article-extraction benchmark and the Fundus
-parser test pages, each with its publisher's (or annotator's) ground truth.
+"""The evaluation pages: the Zyte article-extraction benchmark, the Fundus
+parser test pages and trafilatura's evaluation pages, each with its
+publisher's (or annotator's) ground truth.
 
 Both archives come from ``../shared/corpora`` (unpacked with its own
 ``unpack`` script, idempotently).  Pages are returned in a fixed order
@@ -8,7 +9,9 @@ Both archives come from ``../shared/corpora`` (unpacked with its own
 The Fundus pages are split by publisher into a development part and a
 frozen test part (:func:`frozen_test_publishers`): headline rules are developed by
 reading the development part's misses only, and the test part's figure is
-reported beside it.
+reported beside it.  trafilatura's evaluation pages (mostly German blogs and
+news sites, with an annotated title and day) are never read for rules at
+all: their figures say how the rules carry over to sites nobody looked at.
 """
 
 from __future__ import annotations
@@ -20,20 +23,20 @@ from dataclasses import dataclass, replace
 from hashlib import blake2b
 from pathlib import Path
 
-ARCHIVES = ("html-zyte-benchmark", "html-fundus")
+ARCHIVES = ("html-zyte-benchmark", "html-fundus", "html-trafilatura")
 # The share of Fundus publishers in the frozen test part.
 TEST_SHARE = 0.40
 
 
 @dataclass(frozen=True)
 class Page:
-    corpus: str  # "zyte" or "fundus"
+    corpus: str  # "zyte", "fundus" or "trafilatura"
     id: str  # unique within the corpus; also the file name stem in the pipeline's input
     html: bytes
     url: str | None
     body: str  # the ground-truth article body
-    title: str | None = None  # Fundus only
-    published: str | None = None  # Fundus only: the publisher's publishing_date, as written there
+    title: str | None = None  # Fundus and trafilatura
+    published: str | None = None  # Fundus: the publisher's publishing_date, as written there; trafilatura: a day
     publisher: str | None = None  # Fundus only: the publisher's name (its ground-truth file's stem, 'DW')
     part: str | None = None  # Fundus only: 'dev' or 'test' (frozen_test_publishers)
 
@@ -116,3 +119,21 @@ def fundus_pages(root: Path) -> list[Page]:
             )
     test = frozen_test_publishers(page.publisher for page in pages)
     return [replace(page, part="test" if page.publisher in test else "dev") for page in pages]
+
+
+def trafilatura_pages(root: Path) -> list[Page]:
+    """trafilatura's evaluation pages with an annotated title
+    (``tests/evaldata.json``: title, and for most a day, ``YYYY-MM-DD``)."""
+    base = root / "html-trafilatura" / "trafilatura" / "tests"
+    truth = json.loads((base / "evaldata.json").read_text(encoding="utf-8"))
+    pages = []
+    for url in sorted(truth):
+        value = truth[url]
+        path = next((p for p in (base / "cache" / value["file"], base / "eval" / value["file"]) if p.exists()), None)
+        if path is None or not value.get("title"):
+            continue
+        page_id = "t_" + Path(value["file"]).name.removesuffix(".html")
+        pages.append(
+            Page("trafilatura", page_id, path.read_bytes(), url, "", value["title"], value.get("date") or None)
+        )
+    return pages

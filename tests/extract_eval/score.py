@@ -98,6 +98,22 @@ def day_right(expected: str | None, predicted: datetime | None) -> bool:
     return predicted.astimezone(UTC).date() in (at.date(), utc.date())
 
 
+def local_day_right(expected: str | None, predicted: datetime | None, precision: str | None) -> bool:
+    """An annotated day without a zone ('2022-05-03'): right when the row's
+    day is that day, or, for a row with a time of day, when its instant falls
+    on that calendar day in some zone (UTC-12 to UTC+14): a page published at
+    22:36 in New York is stored as 02:36 UTC the next day."""
+    if not expected or predicted is None:
+        return False
+    try:
+        day = datetime.fromisoformat(expected[:10]).replace(tzinfo=UTC)
+    except ValueError:
+        return False
+    if precision not in TIMED:
+        return predicted.astimezone(UTC).date() == day.date()
+    return day - timedelta(hours=14) <= predicted < day + timedelta(days=1, hours=12)
+
+
 def time_right(expected: str | None, predicted: datetime | None, precision: str | None) -> bool:
     if not has_time_of_day(expected) or predicted is None or precision not in TIMED:
         return False
