@@ -33,7 +33,15 @@ from transforms.core.taxonomy import TaxonomyError, packaged_taxonomy_text, pars
 from transforms.core.timeparse import parse_time
 from transforms.extract import StreamTiming
 from transforms.feeds import FeedSettings
-from transforms.read import COMPRESSED_SUFFIXES, HTML_SUFFIXES, JSONL_SUFFIXES, TEXT_SUFFIXES, WatchSpec, kind_of
+from transforms.read import (
+    COMPRESSED_SUFFIXES,
+    HTML_SUFFIXES,
+    JSONL_SUFFIXES,
+    TEXT_SUFFIXES,
+    WatchSpec,
+    file_extension,
+    kind_of,
+)
 from transforms.write import BATCH_FILE, WindowSpec
 
 TEMP_FOLDER = ".newsbeam-tmp"
@@ -347,19 +355,11 @@ READABLE = (
 )
 
 
-def _extension(path: str) -> str:
-    """'.warc.gz' for a compressed file, '.pdf', or '(none)'."""
-    parts = posixpath.basename(path).lower().split(".")[1:]
-    if len(parts) >= 2 and f".{parts[-1]}" in COMPRESSED_SUFFIXES:
-        return f".{parts[-2]}.{parts[-1]}"
-    return f".{parts[-1]}" if parts else "(none)"
-
-
 def _skipped(paths) -> str:
     """'3 files skipped (.warc.gz 2, .pdf 1)': what a folder holds instead of documents."""
     counts: dict[str, int] = {}
     for path in paths:
-        counts[_extension(path)] = counts.get(_extension(path), 0) + 1
+        counts[file_extension(path)] = counts.get(file_extension(path), 0) + 1
     total = sum(counts.values())
     listed = ", ".join(f"{ext} {n}" for ext, n in sorted(counts.items(), key=lambda kv: (-kv[1], kv[0])))
     return f"{total} file{'s' if total != 1 else ''} skipped ({listed})"

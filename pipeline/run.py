@@ -50,6 +50,7 @@ from transforms.common import (
     FILES_SKIPPED,
     NAMESPACE,
     REJECT_ROWS,
+    SKIPPED_PREFIX,
     STAGE_TIME_PREFIX,
     TOPICS_PREFIX,
 )
@@ -73,6 +74,7 @@ class Summary:
     elapsed_seconds: float
     documents_in: int | None = 0
     files_skipped: int = 0
+    skipped_by_suffix: dict[str, int] = field(default_factory=dict)  # by transforms.read.file_extension
     # Feed entries listed again (by the same feed, another feed or a later
     # poll): the same record, so not a document in, but shown.
     repeated_entries: int = 0
@@ -108,12 +110,23 @@ class Summary:
             return None
         return self.documents_in == self.articles + self.duplicates + self.rejects + self.already_ingested
 
+    def skipped_text(self) -> str:
+        """'100 other files skipped: (none) 99, .json 1'."""
+        text = f"{self.files_skipped} other files skipped"
+        kinds = sorted(self.skipped_by_suffix.items(), key=lambda kv: (-kv[1], kv[0]))
+        if not kinds:
+            return text
+        named = [f"{ext} {n}" for ext, n in kinds[:5]]
+        if len(kinds) > 5:
+            named.append(f"{sum(n for _, n in kinds[5:])} more")
+        return f"{text}: {', '.join(named)}"
+
     def render(self, output: str) -> str:
         articles = "unknown" if self.articles is None else f"{self.articles}  in {self.article_files} file(s)"
         lines = [
             f"newsbeam run {self.state.lower()} in {self.elapsed_seconds:.1f} s",
             f"  documents read    {_known(self.documents_in)}"
-            + (f"  ({self.files_skipped} other files skipped)" if self.files_skipped else "")
+            + (f"  ({self.skipped_text()})" if self.files_skipped else "")
             + (f"  ({self.repeated_entries} repeated feed entries skipped)" if self.repeated_entries else ""),
             f"  articles written  {articles} under {FileSystems.join(output, 'articles')}",
             f"  duplicates        {_known(self.duplicates)}  under {FileSystems.join(output, 'duplicates')}",
@@ -204,6 +217,8 @@ def summarize(result, elapsed: float) -> Summary:
             continue  # a line of its own
         if name.startswith("rejects.") and value:
             summary.rejects_by_reason[name.removeprefix("rejects.")] = value
+        elif name.startswith(SKIPPED_PREFIX) and value:
+            summary.skipped_by_suffix[name.removeprefix(SKIPPED_PREFIX)] = value
         elif name.startswith("lang.") and value:
             summary.languages[name.removeprefix("lang.")] = value
         elif name.startswith("dedup.") and value:
@@ -512,7 +527,7 @@ def _run_built(p: beam.Pipeline, options: PipelineOptions, source, plan: RunPlan
                 swap_in(staging, out.output, OWN_NAMES)
     print(summary.render(opts.output))
     if summary.read_nothing:
-        skipped = f" ({summary.files_skipped} other files skipped)" if summary.files_skipped else ""
+        skipped = f" ({summary.skipped_text()})" if summary.files_skipped else ""
         print(f"newsbeam: error: no document was read from --input {opts.input!r}{skipped}: "
               "nothing was written to --output", file=sys.stderr)  # fmt: skip
     return summary

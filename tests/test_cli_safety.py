@@ -339,9 +339,9 @@ def test_a_run_that_read_no_document_fails(old, capsys, monkeypatch):
     before = snapshot(old)
     code, stdout, err = _run(capsys, "run", "--input", str(SEEDS), "--output", str(old), "--overwrite")
     assert code == 1
-    assert "documents read    0  (6 other files skipped)" in stdout
+    assert "documents read    0  (6 other files skipped: .txt 5, .csv 1)" in stdout
     assert _one_line(err) == (
-        f"newsbeam: error: no document was read from --input {str(SEEDS)!r} (6 other files skipped): "
+        f"newsbeam: error: no document was read from --input {str(SEEDS)!r} (6 other files skipped: .txt 5, .csv 1): "
         "nothing was written to --output"
     )
     assert snapshot(old) == before  # nothing swapped in

@@ -110,3 +110,14 @@ def test_the_already_ingested_counter_fills_its_own_field_not_the_dedup_line():
     summary = summarize(_Counted(), 1.0)
     assert summary.already_ingested == 2 and summary.balanced is True
     assert "already_ingested" not in summary.dedup
+
+
+def test_skipped_files_are_named_by_extension_in_a_bounded_number_of_counts():
+    from transforms.read import file_extension
+
+    names = ["a/b.warc.gz", "x.PDF", "noext", "report.2018.06.17", "a.txt~", "notes.tar.xz"]
+    assert [file_extension(n) for n in names] == [".warc.gz", ".pdf", "(none)", "(other)", "(other)", ".tar.xz"]
+    summary = Summary("DONE", 1.0, files_skipped=9, skipped_by_suffix={"(none)": 3, ".pdf": 1, ".json": 5})
+    assert "documents read    0  (9 other files skipped: .json 5, (none) 3, .pdf 1)" in summary.render("out")
+    many = Summary("DONE", 1.0, files_skipped=7, skipped_by_suffix={f".e{k}": 1 for k in range(7)})
+    assert many.skipped_text() == "7 other files skipped: .e0 1, .e1 1, .e2 1, .e3 1, .e4 1, 2 more"

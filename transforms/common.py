@@ -21,6 +21,8 @@ REJECTS = "rejects"
 # Counter names the summary reads back; one place so they cannot drift.
 DOCUMENTS_IN = "documents_in"
 FILES_SKIPPED = "files_skipped"
+# Skipped files by extension (transforms.read.file_extension): "skipped..pdf".
+SKIPPED_PREFIX = "skipped."
 ARTICLE_ROWS = "articles_rows_written"
 ARTICLE_FILES = "articles_files_written"
 DUPLICATE_ROWS = "duplicates_rows_written"

@@ -40,7 +40,16 @@ from apache_beam.io.filesystem import BeamIOError, CompressionTypes, FileMetadat
 from apache_beam.io.filesystems import FileSystems
 from apache_beam.transforms.window import TimestampedValue
 
-from transforms.common import DOCUMENTS_IN, FILES_SKIPPED, REJECTS, Rejects, StageDoFn, counter, timed_stage
+from transforms.common import (
+    DOCUMENTS_IN,
+    FILES_SKIPPED,
+    REJECTS,
+    SKIPPED_PREFIX,
+    Rejects,
+    StageDoFn,
+    counter,
+    timed_stage,
+)
 from transforms.core.decompress import Corrupt, DecompressingReader, Truncated, compression_of, read_at_most
 from transforms.core.encoding import DecodeError, decode_bytes
 from transforms.core.manifest import check_header, parse_row
@@ -198,6 +207,20 @@ class MatchWithBrokenLinksFn(beam.DoFn):
         yield from broken_links(pattern)
 
 
+def file_extension(path: str) -> str:
+    """How a skipped file is named in counts: '.warc.gz' for a compressed
+    file, '.pdf', '(none)', or '(other)' for a suffix that is not a short
+    word (so that names with dates in them do not make a count each)."""
+    parts = path.replace("\\", "/").rsplit("/", 1)[-1].lower().split(".")[1:]
+    if len(parts) >= 2 and f".{parts[-1]}" in COMPRESSED_SUFFIXES:
+        parts = parts[-2:]
+    elif parts:
+        parts = parts[-1:]
+    if not parts:
+        return "(none)"
+    return "." + ".".join(parts) if all(p.isalnum() and len(p) <= 8 and not p.isdigit() for p in parts) else "(other)"
+
+
 def _mtime(metadata: FileMetadata) -> datetime | None:
     seconds = getattr(metadata, "last_updated_in_seconds", None)
     return datetime.fromtimestamp(seconds, UTC) if seconds else None
@@ -228,6 +251,7 @@ class ReadFilesFn(StageDoFn):
         kind = kind_of(path)
         if kind is None:
             self._skipped.inc()
+            counter(SKIPPED_PREFIX + file_extension(path)).inc()
             return
         self._progress()
         rel = relative_to(path, self.root)
