@@ -68,7 +68,7 @@ def test_text_record_with_its_own_title_keeps_its_first_line_as_body():
 
 
 @pytest.mark.parametrize(
-    "path", sorted([*PAGES.glob("*.html"), *(DATA / "heads").glob("*.html")]), ids=lambda p: p.name
+    "path", sorted([*(PAGES / name for name in EXPECTED), *(DATA / "heads").glob("*.html")]), ids=lambda p: p.name
 )
 def test_author_and_canonical_url_are_trafilaturas(extractor, path):
     """The extractor reads only the metadata it keeps, with trafilatura's own
@@ -81,3 +81,12 @@ def test_author_and_canonical_url_are_trafilaturas(extractor, path):
     whole = bare_extraction(html, options=options)
     extracted = extractor.extract(html, url=url)
     assert (extracted.author, extracted.canonical_url) == (whole.author or None, whole.url or None)
+
+
+def test_a_saved_fragment_is_read_as_a_body(extractor):
+    """An article saved as its own <div> (mozilla/readability's cleaned
+    bbc-1 page, no <html> or <body>) is the article, not 'no content'."""
+    html = (PAGES / "readability-bbc-1-expected.html").read_text(encoding="utf-8")
+    extracted = extractor.extract(html, url="https://www.bbc.co.uk/news/world-us-canada-33646798")
+    assert extracted.text.startswith("President Barack Obama has admitted that his failure to pass")
+    assert "greatest frustration of his presidency" in extracted.text and "\n" in extracted.text

@@ -80,6 +80,9 @@ _TAG = re.compile(r"<[^>]*>")
 # The quote that really ends an attribute value: the tag's end or another attribute follows it.
 _VALUE_END = {q: re.compile(q + r"""(?=\s*/?\s*$|\s+[^\s=/>"']+\s*=)""") for q in "\"'"}
 _MAX_H1 = 3
+# Markup that starts with a body element: not <html>, <head>, <body>, a
+# doctype, or an element that belongs in <head> (a page without its <head> tag).
+_FRAGMENT = re.compile(r"\s*<(?!(?:html|head|body|meta|title|link|script|style|base|noscript)\b)[a-z]", re.I)
 
 # Meta names and properties that carry the first publication time (never a
 # modification time), compared lower-case.
@@ -383,7 +386,9 @@ class HtmlExtractor:
         options.url = url
         options.source = source or url
         try:
-            tree = load_html(html)
+            # A saved fragment (an article's <div>, no <html> or <body>) is one
+            # element that trafilatura refuses as a page: it is read as a body.
+            tree = load_html(f"<html><head></head><body>{html}</body></html>" if _FRAGMENT.match(html) else html)
             # bare_extraction works on a copy of the tree, so it is read again below.
             doc = bare_extraction(tree, options=options) if tree is not None else None
         except (ValueError, TypeError, AttributeError, RecursionError) as exc:
