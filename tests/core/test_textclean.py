@@ -86,3 +86,25 @@ def test_english_chrome_and_read_more_lines():
         "Heavy shelling resumed on Tuesday along the front line, officials said.",
         "The ministry said two soldiers were wounded overnight.",
     ]
+
+
+@pytest.mark.parametrize(
+    "first",
+    [
+        "Updated August 02, 2014.",  # newspaper4k's saved texts begin with a dateline or a sentence
+        "Oh, RiRi. You truly are an icon.",
+        "أعلنت وزارة الدفاع الأذربيجانية، اليوم الأحد، السيطرة على قرى جديدة.",
+    ],
+)
+def test_a_first_line_that_ends_as_a_sentence_is_body_not_headline(first):
+    raw = f"{first}\nThe ministry said two soldiers were wounded overnight, officials said on Monday.\n"
+    cleaned = clean_text(raw)
+    assert cleaned.title is None and cleaned.paragraphs[0] == first
+
+
+@pytest.mark.parametrize(
+    "title", ["قره باغ.. أذربيجان تسقط مسيّرتيْن أرمينيتين", "Is the ceasefire holding?", "Talks go on…"]
+)
+def test_a_headline_may_end_in_a_question_mark_or_an_ellipsis(title):
+    cleaned = clean_text(f"{title}\nThe ministry said two soldiers were wounded overnight, officials said on Monday.\n")
+    assert cleaned.title == title

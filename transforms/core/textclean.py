@@ -3,7 +3,8 @@
 A page saved as text keeps the site's section label, share buttons, 'latest
 news' and 'related articles' boxes, 'read also' links, photo alt texts and
 captions, and the 'back to top' button.  The cleaner removes those lines and
-keeps every article paragraph; the first remaining line is the title.
+keeps every article paragraph; the first remaining line is the title,
+unless it reads as a sentence (over 40 words, or ending in a full stop).
 
 Rules, in order of confidence:
 1. exact chrome lines (Arabic and English lexicon below);
@@ -88,6 +89,11 @@ _CREDIT_KEYS = _lexicon(_CREDITS)
 _PREFIX_RE = re.compile(r"^\s*(?:" + "|".join(re.escape(p) for p in _PREFIXES) + r")\s*[:：]", re.IGNORECASE)
 # '... (الأناضول)' or '... - جيتي' / '...- جيتي' at the end of a line.
 _CREDIT_TAIL = re.compile(r"(?:\(([^()]{1,40})\)|[-–—]\s*([^-–—()]{1,30}))\s*$")
+
+
+# A line that ends as a sentence does: one full stop (not '..' or '…', which
+# Arabic headlines use as a dash), or an ideographic one.
+_ENDS_SENTENCE = re.compile(r"(?<![.…])[.。]\s*$")
 
 
 @dataclass(frozen=True, slots=True)
@@ -181,7 +187,9 @@ def clean_text(raw: str, outlet: str | None = None) -> CleanText:
     if not kept:
         return CleanText(None, [])
     title, body = kept[0], kept[1:]
-    if _words(title) > 40 or not body:
-        # No headline line: the whole text is body.
+    if _words(title) > 40 or _ENDS_SENTENCE.search(title) or not body:
+        # No headline line: the whole text is body.  Headlines do not end in
+        # a full stop (none of 756 ANT headlines, none of 258 Fundus ones); a
+        # first line that does is the article's first sentence or a caption.
         return CleanText(None, kept)
     return CleanText(title, body)
