@@ -106,3 +106,14 @@ def test_a_compound_name_is_split_only_at_separators():
     # 'Daily Mail' is no separator-joined name: 'Daily' alone is not the site.
     assert strip_site_name("Markets rally - Daily", ["Daily Mail"], []) == "Markets rally - Daily"
     assert strip_site_name("Markets rally - Daily Mail", ["Daily Mail"], []) == "Markets rally"
+
+
+def test_a_site_named_by_its_domain_is_also_named_by_its_label():
+    # newspaper4k's factorio.com page, saved without its URL: og:site_name is 'Factorio.com'.
+    assert strip_site_name("Friday Facts #282 - 0.17 in sight | Factorio", ["Factorio.com"], []) == (
+        "Friday Facts #282 - 0.17 in sight"
+    )
+    assert strip_site_name("Screenshot : «Vape Wave» | Libération", ["Libération.fr"], []) == "Screenshot : «Vape Wave»"
+    # A name with a dot that is no host name ('v1.2', 'St. Louis Today') gives no label.
+    assert strip_site_name("Release notes - v1", ["v1.2"], []) == "Release notes - v1"
+    assert strip_site_name("Cardinals win - St", ["St. Louis Today"], []) == "Cardinals win - St"

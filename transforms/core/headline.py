@@ -27,6 +27,8 @@ _LEADING_SEPARATOR = re.compile(r"\s*[:：]\s+|\s*：\s*")
 # Second-level labels under a country code ('namibian.com.na') and host
 # prefixes that are not the site's name.
 _GENERIC_LABELS = frozenset("www m amp mobile edition news com co org net gov ac or ne go".split())
+# A name that is a host name: labels joined by dots, the last of letters.
+_DOMAIN = re.compile(r"(?:[^\W_](?:[\w-]*[^\W_])?\.)+[^\W\d_]{2,}")
 _GERMAN = str.maketrans({"ä": "ae", "ö": "oe", "ü": "ue", "ß": "ss"})
 
 
@@ -96,6 +98,9 @@ def _name_forms(names: Iterable[str | None]) -> list[str]:
             continue
         name = " ".join(name.split())
         out.append(name)
+        if _DOMAIN.fullmatch(name):
+            # A site named by its domain ('Factorio.com') is also its label ('Factorio').
+            out += host_names(name)[1:]
         parts = [p.strip() for p in _SEPARATOR.split(name)]
         if len(parts) > 1:
             out += [p for p in parts if len(p) >= 2]
