@@ -47,8 +47,9 @@ class NewsbeamOptions(PipelineOptions):
     def _add_argparse_args(cls, parser) -> None:
         parser.add_argument(
             "--input",
-            help="Folder, file or glob of documents: .html/.htm, .txt and .jsonl "
-            "(optionally .gz). A folder is read recursively. gs:// paths work on Dataflow.",
+            help="Folder, file or glob of documents: .html/.htm/.xhtml/.shtml, .txt and .jsonl/.ndjson "
+            "(optionally compressed: .gz, .bz2, .zst, .deflate, .xz). A folder is read recursively. "
+            "gs:// paths work on Dataflow.",
         )
         parser.add_argument(
             "--feeds",
@@ -202,7 +203,8 @@ class NewsbeamOptions(PipelineOptions):
             dest="dedup",
             action="store_false",
             default=True,
-            help="Skip deduplication: every article is its own story and OUTPUT/duplicates stays empty.",
+            help="Skip deduplication between articles: every article is its own story; "
+            "OUTPUT/duplicates holds only same-URL copies (a record repeated or revised under its URL).",
         )
         add_flags(parser, DedupParams)
         add_flags(parser, ScoringParams)

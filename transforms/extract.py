@@ -163,7 +163,8 @@ class ExtractFn(StageDoFn):
                     f"over the allowed lateness of {self.stream.allowed_lateness}",
                 )
                 return
-        self._extracted.inc(doc.kind if ext.extractor != "feed-summary" else ext.extractor)
+        # By the `extractor` column's value, so a summary read back from the tables says the same.
+        self._extracted.inc(ext.extractor)
         yield TimestampedValue(article, article["event_time"].timestamp())
 
     def _reject(self, doc: DecodedDocument, reason: str, detail: str):
