@@ -121,3 +121,25 @@ def test_skipped_files_are_named_by_extension_in_a_bounded_number_of_counts():
     assert "documents read    0  (9 other files skipped: .json 5, (none) 3, .pdf 1)" in summary.render("out")
     many = Summary("DONE", 1.0, files_skipped=7, skipped_by_suffix={f".e{k}": 1 for k in range(7)})
     assert many.skipped_text() == "7 other files skipped: .e0 1, .e1 1, .e2 1, .e3 1, .e4 1, 2 more"
+
+
+def test_the_counted_extractors_are_the_ones_the_tables_name(run_pipeline, tmp_path):
+    """'extracted by' from the counters says what a summary read back from
+    the tables says (a replay prints the latter)."""
+    import shutil
+
+    folder = tmp_path / "in"
+    shutil.copytree(SEEDS, folder)
+    (folder / "page.html").write_text(
+        "<html><head><title>Talks resume</title></head><body><article><h1>Talks resume</h1>"
+        + "".join(
+            f"<p>Negotiators met for the {n}th time in Geneva to discuss the ceasefire and prisoners.</p>"
+            for n in range(4, 10)
+        )
+        + "</article></body></html>",
+        encoding="utf-8",
+    )
+    summary, out = run_pipeline(folder)
+    assert summary.extracted_by == {"text-cleaner": 5, "trafilatura": 1}
+    read_back = summarize_tables(str(out), summary.documents_in, summary.state, summary.elapsed_seconds, 0)
+    assert read_back.extracted_by == summary.extracted_by
