@@ -86,7 +86,7 @@ def test_author_and_canonical_url_are_trafilaturas(extractor, path):
 def test_a_saved_fragment_is_read_as_a_body(extractor):
     """An article saved as its own <div> (mozilla/readability's cleaned
     bbc-1 page, no <html> or <body>) is the article, not 'no content'."""
-    html = (PAGES / "readability-bbc-1-expected.html").read_text(encoding="utf-8")
+    html = (DATA / "fragments" / "readability-bbc-1-expected.html").read_text(encoding="utf-8")
     extracted = extractor.extract(html, url="https://www.bbc.co.uk/news/world-us-canada-33646798")
     assert extracted.text.startswith("President Barack Obama has admitted that his failure to pass")
     assert "greatest frustration of his presidency" in extracted.text and "\n" in extracted.text
