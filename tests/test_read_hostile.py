@@ -163,6 +163,25 @@ def test_a_broken_symlink_is_a_reject(run_pipeline, tmp_path):
     assert len(seen) == 3
 
 
+def test_a_file_name_that_is_not_utf8_is_read_under_an_escaped_name(run_pipeline, tmp_path):
+    """Python keeps such bytes as lone surrogates, which no coder can write:
+    one such name failed the whole run."""
+    folder = tmp_path / "in"
+    folder.mkdir()
+    raw = os.fsencode(folder)
+    with open(raw + b"/caf\xe9.txt", "wb") as fh:  # latin-1 bytes, as an old archive names files
+        fh.write(SEED_001.encode("utf-8"))
+    with open(raw + b"/vide\xff.html", "wb") as fh:
+        fh.write(b"   ")
+    (folder / "good.txt").write_text(SEED_002, encoding="utf-8")
+    summary, out = run_pipeline(folder)
+    assert_balanced(summary, 3)
+    seen = outcomes(out)
+    assert seen[f"{folder}/caf\\xe9.txt"] == ("article",)
+    assert seen[f"{folder}/vide\\xff.html"][:2] == ("read", "empty")
+    assert seen[f"{folder}/good.txt"] == ("article",)
+
+
 def test_a_fifo_or_device_is_refused_without_opening_it(run_pipeline, tmp_path):
     """Opening a FIFO blocks until a writer comes: it hung the run."""
     folder = tmp_path / "in"

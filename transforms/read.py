@@ -207,6 +207,17 @@ class MatchWithBrokenLinksFn(beam.DoFn):
         yield from broken_links(pattern)
 
 
+def text_path(path: str) -> str:
+    """A path as text that any coder can carry: a file name's bytes that are
+    not UTF-8 (which Python keeps as lone surrogates) written as escapes
+    ('bad\\xffbyte.html'); any other path unchanged."""
+    try:
+        path.encode("utf-8")
+        return path
+    except UnicodeEncodeError:
+        return path.encode("utf-8", "surrogateescape").decode("utf-8", "backslashreplace")
+
+
 def file_extension(path: str) -> str:
     """How a skipped file is named in counts: '.warc.gz' for a compressed
     file, '.pdf', '(none)', or '(other)' for a suffix that is not a short
@@ -255,9 +266,11 @@ class ReadFilesFn(StageDoFn):
             return
         self._progress()
         rel = relative_to(path, self.root)
+        # What the rows say of the file: its name as text, whatever bytes it has.
+        shown, shown_rel = text_path(path), text_path(rel)
         mtime = _mtime(metadata)
         if kind == "jsonl":
-            yield from self._read_jsonl(path, rel, mtime)
+            yield from self._read_jsonl(path, shown, shown_rel, mtime)
             return
         self._documents_in.inc()
         key = relative_to(path, self.manifest_dir) if self.manifest_dir else rel
@@ -266,19 +279,19 @@ class ReadFilesFn(StageDoFn):
             data = read_document(path, self.max_bytes)
         except READ_ERRORS as exc:
             problem = problem_of(exc)
-            yield self._rejects.emit(path, problem.reason, problem.detail, url=meta.url)
+            yield self._rejects.emit(shown, problem.reason, problem.detail, url=meta.url)
             return
         if len(data) > self.max_bytes:
-            yield self._rejects.emit(path, "too_large", f"over --max_bytes={self.max_bytes}", data, meta.url)
+            yield self._rejects.emit(shown, "too_large", f"over --max_bytes={self.max_bytes}", data, meta.url)
             return
         if not data.strip():
-            yield self._rejects.emit(path, "empty", f"{len(data)} bytes, nothing but whitespace", data, meta.url)
+            yield self._rejects.emit(shown, "empty", f"{len(data)} bytes, nothing but whitespace", data, meta.url)
             return
-        yield RawDocument(source_uri=path, kind=kind, data=data, meta=meta, rel_path=rel, file_mtime=mtime)
+        yield RawDocument(source_uri=shown, kind=kind, data=data, meta=meta, rel_path=shown_rel, file_mtime=mtime)
 
-    def _read_jsonl(self, path: str, rel: str, mtime: datetime | None) -> Iterator:
+    def _read_jsonl(self, path: str, shown: str, rel: str, mtime: datetime | None) -> Iterator:
         for lineno, record in jsonl_records(path, self.max_bytes):
-            yield self._jsonl_item(path, lineno, record, rel, mtime)
+            yield self._jsonl_item(shown, lineno, record, rel, mtime)
 
     def _jsonl_item(self, path: str, lineno: int, record: bytes | ReadProblem, rel: str, mtime: datetime | None):
         """One item of jsonl_records: one record in, a document or a reject."""
