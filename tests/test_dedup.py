@@ -275,3 +275,39 @@ def test_streaming_decide_waits_for_the_verdict_of_every_anchor():
         copies = decided.copies | "C" >> beam.Map(lambda kv: (kv[0], kv[1].article["doc_id"]))
         assert_that(stories, equal_to(["s"]), label="stories")
         assert_that(copies, equal_to([("a", "c")]), label="copies")
+
+
+def _rolling_story(versions: int) -> list[TimestampedValue]:
+    """A story updated again and again, an hour apart: each version drops
+    the oldest sentence of the one before and adds a new one, so each is
+    most like the one before it and the last shares nothing with the first."""
+    rng = random.Random(7)
+    vocabulary = ["".join(rng.choice("abcdefghijklmnopqrstuvwxyz") for _ in range(7)) for _ in range(3000)]
+    sentences = [" ".join(rng.choice(vocabulary) for _ in range(14)) + "." for _ in range(20 + versions)]
+    t0 = datetime(2020, 11, 9, 6, tzinfo=UTC)
+    return [_article(f"v{i:02d}", "\n".join(sentences[i : i + 20]), t0 + i * HOUR) for i in range(versions)]
+
+
+@pytest.mark.parametrize("streaming_form", [False, True])
+def test_a_long_chain_of_updates_is_one_story_named_by_its_first_copy(streaming_form):
+    """25 versions, each most like the one before: every copy's story_id is
+    the first version (resolution follows a chain of up to 64 matches), and
+    duplicate_of names an earlier version it matched."""
+    versions = _rolling_story(25)
+    options = PipelineOptions()
+    if streaming_form:
+        options.view_as(StandardOptions).streaming = True
+        stream = TestStream().advance_watermark_to(versions[0].timestamp - 3600)
+        for version in versions:
+            stream = stream.add_elements([version]).advance_watermark_to(version.timestamp + 60)
+        source = stream.advance_watermark_to_infinity()
+    else:
+        source = beam.Create(versions[::-1], reshuffle=True)
+    with TestPipeline(options=options) as p:
+        out = p | source | Deduplicate(streaming=streaming_form)
+        firsts = out["articles"] | "F" >> beam.Map(lambda r: r["doc_id"])
+        copies = out["duplicates"] | "D" >> beam.Map(
+            lambda r: (r["doc_id"], r["story_id"], r["duplicate_of"] < r["doc_id"])
+        )
+        assert_that(firsts, equal_to(["v00"]), label="first copies")
+        assert_that(copies, equal_to([(f"v{i:02d}", "v00", True) for i in range(1, 25)]), label="copies")

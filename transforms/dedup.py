@@ -15,8 +15,8 @@ runner.
       | best match per anchor            |                                |
     Decide (key: doc_id) <---------------+                                |
       | first copies -> articles; what each document matched; copies      |
-    ResolveHop1..3 (key: the matched doc) <-------------------------------+
-      | copies, with the story of the doc they matched
+    ResolveHop1..6 (key: where the copy points) <-------------------------+
+      | copies, with the story of the doc they matched; pointers doubled
       +-> duplicates
 
 What each step decides is in :mod:`transforms.core.dedup_steps`, without
@@ -66,6 +66,7 @@ from transforms.core.dedup import (
     Copy,
     Fingerprint,
     Matched,
+    Pointer,
     Verdict,
     Waiting,
     exact_key,
@@ -74,6 +75,7 @@ from transforms.core.dedup import (
 from transforms.core.dedup_steps import (
     COPIES,
     FORWARD,
+    JUMPED,
     MATCHED,
     TEXT_KEY,
     AnchorStep,
@@ -95,7 +97,11 @@ BY_DOC = "by_doc"
 STATE = "state"
 # Where a run keeps its dedup state, inside the output's state folder.
 STATE_FOLDER = "dedup"
-RESOLVE_HOPS = 3
+# Pointer jumping: hop k moves a copy 2^(k-1) matches on, so 6 hops resolve
+# a chain of up to 64 copies each matching the one before (the real pairs'
+# corpus has chains of 19); a longer one keeps the best known story and is
+# counted as unresolved_copies.
+RESOLVE_HOPS = 6
 _MS = 1000
 
 
@@ -303,23 +309,25 @@ class DecideFn(_StepFn):
 
 
 class ResolveGroupFn(_StepFn):
-    """Batch: the copies that matched a document, and what it matched."""
+    """Batch: the copies that wait at a document, the documents that point
+    at it, and where it points."""
 
     def __init__(self, last_hop: bool):
         self.last_hop = last_hop
 
     @timed_stage
-    def process(self, element: tuple[str, Iterable[Matched | Copy]]) -> Iterator:
+    def process(self, element: tuple[str, Iterable[Matched | Copy | Pointer]]) -> Iterator:
         key, values = element
         matched = next((v for v in values if isinstance(v, Matched)), None)
         copies = [v for v in values if isinstance(v, Copy)]
-        if copies:
-            yield from self._emit(resolve_copies(key, matched, copies, self.last_hop))
+        pointers = [v for v in values if isinstance(v, Pointer)]
+        if copies or pointers:
+            yield from self._emit(resolve_copies(key, matched, copies, self.last_hop, pointers))
 
 
 class ResolveFn(_StepFn):
-    """Streaming: copies wait for what their document matched.  State is
-    dropped once no copy can arrive any more: horizon plus allowed
+    """Streaming: copies and pointers wait for where their document points.
+    State is dropped once none can arrive any more: horizon plus allowed
     lateness after the document's event time."""
 
     MATCHED = ReadModifyWriteStateSpec("matched", PickleCoder())
@@ -334,7 +342,7 @@ class ResolveFn(_StepFn):
     @timed_stage
     def process(
         self,
-        element: tuple[str, Matched | Copy],
+        element: tuple[str, Matched | Copy | Pointer],
         key=beam.DoFn.KeyParam,
         matched_state=beam.DoFn.StateParam(MATCHED),
         waiting=beam.DoFn.StateParam(WAITING),
@@ -345,14 +353,19 @@ class ResolveFn(_StepFn):
         _arm(expire_timer, armed, message.ts_us + self.keep_us)
         if isinstance(message, Matched):
             matched_state.write(message)
-            copies = list(waiting.read())
+            arrived = list(waiting.read())
             waiting.clear()
         else:
-            copies = [message]
+            arrived = [message]
             if matched_state.read() is None:
                 waiting.add(message)
                 return
-        yield from self._emit(resolve_copies(key, matched_state.read(), copies, self.last_hop))
+        yield from self._emit(self._resolve(key, matched_state.read(), arrived))
+
+    def _resolve(self, key: str, matched: Matched | None, arrived: list[Copy | Pointer]):
+        copies = [m for m in arrived if isinstance(m, Copy)]
+        pointers = [m for m in arrived if isinstance(m, Pointer)]
+        return resolve_copies(key, matched, copies, self.last_hop, pointers)
 
     @on_timer(EXPIRE)
     def on_expire(
@@ -364,7 +377,7 @@ class ResolveFn(_StepFn):
     ) -> Iterator:
         left = list(waiting.read())
         if left:
-            yield from self._emit(resolve_copies(key, None, left, self.last_hop))
+            yield from self._emit(self._resolve(key, None, left))
         for state in (matched_state, waiting, armed):
             state.clear()
 
@@ -448,7 +461,8 @@ class _Form:
 
     def resolve(self, keyed, hop: int, keep_us: int, last_hop: bool):
         batch, stream = ResolveGroupFn(last_hop), ResolveFn(keep_us=keep_us, last_hop=last_hop)
-        return self._apply(keyed, f"Hop{hop}", f"ResolveHop{hop}", batch, stream, (FORWARD,), "resolved", False)
+        outputs = (FORWARD, JUMPED)
+        return self._apply(keyed, f"Hop{hop}", f"ResolveHop{hop}", batch, stream, outputs, "resolved", False)
 
 
 class IdentifyRecords(beam.PTransform):
@@ -528,12 +542,16 @@ class Deduplicate(beam.PTransform):
         if self.prior is not None:
             matched.append(self.prior | "PriorMatched" >> beam.FlatMap(_prior_matched))
         matched = matched | "GatherMatched" >> beam.Flatten()
-        resolved = []
+        resolved, pointing = [], matched
         for hop in range(1, RESOLVE_HOPS + 1):
-            gathered = (matched, copies) | f"GatherHop{hop}" >> beam.Flatten()
-            hop_out = form.resolve(gathered, hop, self.keep_us, hop == RESOLVE_HOPS)
+            last = hop == RESOLVE_HOPS
+            inputs = [pointing, copies]
+            if not last:  # where each document points, moved on for the next hop
+                inputs.append(pointing | f"PointersHop{hop}" >> beam.Map(_pointer))
+            gathered = inputs | f"GatherHop{hop}" >> beam.Flatten()
+            hop_out = form.resolve(gathered, hop, self.keep_us, last)
             resolved.append(hop_out.resolved)
-            copies = hop_out[FORWARD]
+            copies, pointing = hop_out[FORWARD], hop_out[JUMPED]
         out = {"articles": decided.stories, "duplicates": resolved | "CollectDuplicates" >> beam.Flatten()}
         if self.prior is not None:
             out["state"] = self._state(articles, identified, exact, anchored, matched)
@@ -561,6 +579,11 @@ class Deduplicate(beam.PTransform):
         return rows | "StillNeeded" >> beam.FlatMap(
             _still_needed, beam.pvalue.AsSingleton(newest, default_value=None), self.keep_us
         )
+
+
+def _pointer(element: tuple[str, Matched]) -> tuple[str, Pointer]:
+    doc_id, matched = element
+    return matched.target, Pointer(doc_id, matched.ts_us)
 
 
 def _key_by_doc(article: dict[str, Any]) -> tuple[str, dict[str, Any]]:

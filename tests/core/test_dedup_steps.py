@@ -14,6 +14,7 @@ from transforms.core.dedup import (
     Fingerprint,
     Match,
     Matched,
+    Pointer,
     Verdict,
     Waiting,
     exact_key,
@@ -22,6 +23,7 @@ from transforms.core.dedup import (
 from transforms.core.dedup_steps import (
     COPIES,
     FORWARD,
+    JUMPED,
     MATCHED,
     AnchorStep,
     ExactStep,
@@ -124,6 +126,26 @@ def test_resolution_gives_a_copy_its_story_or_forwards_it():
     assert outs[0].value["story_id"] == "a" and counts == {"unresolved_copies": 1}
     outs, counts = resolve_copies("b", None, [copy], last_hop=False)
     assert outs[0].value["story_id"] == "b" and counts == {"unresolved_copies": 1}
+
+
+def test_pointers_jump_so_each_hop_reaches_twice_as_far():
+    """A chain e -> d -> c -> b -> a (each matched the one before): hop by
+    hop, every document's pointer is moved to where its target points, so
+    after two hops e points at a, four matches back."""
+    chain = {"a": "a", "b": "a", "c": "b", "d": "c", "e": "d"}
+    pointing = {doc: Matched(target, 0, 0) for doc, target in chain.items()}
+    for _ in range(2):
+        moved = {}
+        for key in pointing:
+            pointers = [Pointer(doc, 0) for doc, m in pointing.items() if m.target == key]
+            outs, _ = resolve_copies(key, pointing[key], [], False, pointers)
+            assert all(out.tag == JUMPED for out in outs)
+            moved |= dict(out.value for out in outs)
+        pointing = moved
+    assert {doc: m.target for doc, m in pointing.items()} == {"a": "a", "b": "a", "c": "a", "d": "a", "e": "a"}
+    # A document whose own target expired keeps the pointers at itself.
+    outs, _ = resolve_copies("b", None, [], False, [Pointer("c", 7)])
+    assert outs == [(JUMPED, 7, ("c", Matched("b", 7, 7)))]
 
 
 def test_identity_rows_of_an_earlier_version_are_compared_by_text_only():

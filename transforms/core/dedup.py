@@ -206,6 +206,15 @@ class Copy(NamedTuple):
     target_ts_us: int
 
 
+class Pointer(NamedTuple):
+    """Document ``doc_id`` (event time ``ts_us``), which points, in this
+    hop, at the document it is keyed by: the resolver moves its pointer on
+    to where that one points, so each hop's pointers reach twice as far."""
+
+    doc_id: str
+    ts_us: int
+
+
 def gather(messages: list[Waiting | Verdict]) -> tuple[dict[str, Any] | None, list[Match]]:
     """A document's article and the matches its anchor keys reported."""
     article, matches = None, []
@@ -223,8 +232,9 @@ def route(
     """One hop of story resolution at document ``key``: (copies resolved,
     with their ``story_id``, and their event time; copies forwarded, keyed
     by the next document; how many stay unresolved).  A copy of a first
-    copy has its story; a copy of a copy is forwarded to what that one
-    matched, for the next hop; the last hop keeps the best known."""
+    copy has its story; a copy of a copy is forwarded to where that one
+    points (``matched``: in hop k, 2^(k-1) matches on, see :func:`jump`),
+    for the next hop; the last hop keeps the best known."""
     done, forward, unresolved = [], [], 0
     for copy in copies:
         if matched.target == key or last_hop:
@@ -233,6 +243,15 @@ def route(
         else:
             forward.append((matched.target, Copy(copy.article, copy.ts_us, matched.target_ts_us)))
     return done, forward, unresolved
+
+
+def jump(key: str, matched: Matched, pointers: list[Pointer]) -> list[tuple[str, Matched]]:
+    """Pointer jumping at document ``key``: each document that points at
+    it now points where it points (a first copy points at itself), keyed
+    by its own doc_id for the next hop.  A chain of n copies, each matching
+    the one before (a story updated again and again), is resolved in about
+    log2(n) hops."""
+    return [(p.doc_id, Matched(matched.target, matched.target_ts_us, p.ts_us)) for p in pointers]
 
 
 def in_order(items: list[tuple]) -> list[tuple]:

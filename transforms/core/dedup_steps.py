@@ -31,12 +31,14 @@ from transforms.core.dedup import (
     Copy,
     Fingerprint,
     Matched,
+    Pointer,
     Variant,
     Verdict,
     Waiting,
     best_match,
     expire,
     gather,
+    jump,
     record_id,
     route,
     run_anchor,
@@ -49,6 +51,7 @@ from transforms.core.overlap import CopyRule
 COPIES = "copies"  # (doc_id a copy matched, Copy)
 MATCHED = "matched"  # (doc_id, Matched): what a document matched
 FORWARD = "forward"  # (next doc_id, Copy), for the next resolution hop
+JUMPED = "jumped"  # (doc_id, Matched): where a document points in the next resolution hop
 
 
 # Article key of what Identify computed (the normalized-text hash), reused
@@ -304,15 +307,22 @@ def decide_document(doc_id: str, ts_us: int, messages: list[Waiting | Verdict]) 
     ], {"near_copies": 1}
 
 
-def resolve_copies(key: str, matched: Matched | None, copies: list[Copy], last_hop: bool) -> tuple[list[Out], Counts]:
+def resolve_copies(
+    key: str, matched: Matched | None, copies: list[Copy], last_hop: bool, pointers: list[Pointer] = ()
+) -> tuple[list[Out], Counts]:
     """One hop of story resolution at document ``key`` (see
-    :func:`transforms.core.dedup.route`).  Without ``matched`` (the
-    document expired before its copies came) they keep ``key`` as their
-    story; those and what the last hop cannot resolve are counted as
+    :func:`transforms.core.dedup.route`), and the pointers that point at
+    it moved on for the next hop (:func:`transforms.core.dedup.jump`).
+    Without ``matched`` (the document expired before its copies came) they
+    keep ``key`` as their story and the pointers stay at ``key``; those
+    copies and what the last hop cannot resolve are counted as
     ``unresolved_copies``."""
     if matched is None:
-        return [Out(None, c.ts_us, {**c.article, "story_id": key}) for c in copies], {"unresolved_copies": len(copies)}
+        outs = [Out(None, c.ts_us, {**c.article, "story_id": key}) for c in copies]
+        outs += [Out(JUMPED, p.ts_us, (p.doc_id, Matched(key, p.ts_us, p.ts_us))) for p in pointers]
+        return outs, {"unresolved_copies": len(copies)}
     done, forward, unresolved = route(key, matched, copies, last_hop)
     outs = [Out(None, ts_us, article) for article, ts_us in done]
     outs += [Out(FORWARD, copy.ts_us, (target, copy)) for target, copy in forward]
+    outs += [Out(JUMPED, m.ts_us, (doc_id, m)) for doc_id, m in jump(key, matched, list(pointers))]
     return outs, {"unresolved_copies": unresolved}
