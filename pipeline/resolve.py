@@ -23,7 +23,7 @@ from datetime import UTC, datetime, timedelta
 from apache_beam.io.filesystems import FileSystems
 from apache_beam.options.pipeline_options import GoogleCloudOptions, PipelineOptions, StandardOptions, TestOptions
 
-from pipeline.commit import LOCK_FILE, STATE_FOLDER, append_file_name, new_run_id
+from pipeline.commit import LOCK_FILE, RUNS_FOLDER, STATE_FOLDER, append_file_name, new_run_id
 from pipeline.options import NewsbeamOptions, validate, validate_dataflow
 from transforms.core.feeds import parse_feed_list
 from transforms.core.fetch import FetchPolicy, parse_networks
@@ -396,11 +396,30 @@ def output_is_empty(output: str) -> bool:
     return all(m.path.startswith((root + STAGING_PREFIX, root + LOCK_FILE)) for m in found)
 
 
+# The folders a run writes into --output (pipeline.graph.TABLES and the commit's own).
+_OUTPUT_FOLDERS = ("articles", "duplicates", "rejects", STATE_FOLDER, RUNS_FOLDER)
+
+
 def check_output(output: str) -> None:
-    """An --output that names a file cannot become a folder of tables."""
+    """An --output that names a file, or lies under one, or whose tables'
+    places hold a file, cannot become a folder of tables; nor can one that
+    cannot be created."""
     path = _absolute(output)
-    if not _is_remote(path) and os.path.exists(path) and not os.path.isdir(path):
+    if _is_remote(path):
+        return
+    if os.path.exists(path) and not os.path.isdir(path):
         raise ValueError(f"--output {output!r} is a file, not a folder")
+    parent = os.path.dirname(path.rstrip("/"))
+    while parent and not os.path.exists(parent):
+        parent = os.path.dirname(parent)
+    if parent and not os.path.isdir(parent):
+        raise ValueError(f"--output {output!r} cannot be created: {parent!r} is a file, not a folder")
+    if not os.path.exists(path) and parent and not os.access(parent, os.W_OK | os.X_OK):
+        raise ValueError(f"--output {output!r} cannot be created: {parent!r} is not writable")
+    for name in _OUTPUT_FOLDERS:
+        inside = os.path.join(path, name)
+        if os.path.exists(inside) and not os.path.isdir(inside):
+            raise ValueError(f"--output {output!r} holds a file {name!r} where its {name} folder goes")
 
 
 def resolve_taxonomy(opts: NewsbeamOptions, offline: bool = False) -> str:

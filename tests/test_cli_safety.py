@@ -258,6 +258,27 @@ def test_help_beam_lists_beams_own_options(capsys):
     assert "--min_chars" not in out
 
 
+def test_output_under_a_file_or_over_a_table_file_is_one_clear_line(tmp_path, capsys):
+    target = tmp_path / "notes.txt"
+    target.write_bytes(b"precious")
+    code, _, err = _run(capsys, "run", "--input", str(SEEDS), "--output", str(target / "out"))
+    assert code == 2
+    assert _one_line(err) == (
+        f"newsbeam: error: --output {str(target / 'out')!r} cannot be created: {str(target)!r} is a file, not a folder"
+    )
+    old = tmp_path / "old"
+    old.mkdir()
+    (old / "articles").write_bytes(b"not a table")
+    before = snapshot(old)
+    code, _, err = _run(capsys, "run", "--input", str(SEEDS), "--output", str(old), "--append")
+    assert code == 2
+    assert (
+        _one_line(err)
+        == f"newsbeam: error: --output {str(old)!r} holds a file 'articles' where its articles folder goes"
+    )
+    assert snapshot(old) == before and target.read_bytes() == b"precious"
+
+
 def test_version(capsys):
     import importlib.metadata
 
