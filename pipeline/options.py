@@ -319,6 +319,10 @@ def beam_help() -> str:
     return parser.format_help()
 
 
+def _refuse(message: str) -> None:
+    raise ValueError(message)
+
+
 def check_flags(argv: list[str]) -> None:
     """Raise ValueError for the first argument no option class knows.
 
@@ -326,6 +330,7 @@ def check_flags(argv: list[str]) -> None:
     such as --min_char would silently run with the default.
     """
     parser = all_flags_parser()
+    parser.error = _refuse  # a value of the wrong type: one line, not argparse's usage text
     _, unknown = parser.parse_known_args(argv)
     if not unknown or unknown[0] == "--":
         return

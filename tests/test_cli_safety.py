@@ -195,6 +195,10 @@ def test_overwrite_is_refused_for_a_job_that_is_not_waited_for(tmp_path, capsys)
         (["--runer", "DataflowRunner"], "unknown flag --runer (did you mean --runner?)"),
         (["--limit", "10"], "unknown flag --limit (newsbeam run --help lists the flags)"),
         (["--lang_seed=3", "--favor_precison"], "unknown flag --favor_precison (did you mean --favor_precision?)"),
+        # A value of the wrong type: one line naming the flag, not argparse's usage text.
+        (["--min_chars", "abc"], "argument --min_chars: invalid int value: 'abc'"),
+        (["--dedup_containment="], "argument --dedup_containment: invalid float value: ''"),
+        (["--direct_num_workers", "two"], "argument --direct_num_workers: invalid int value: 'two'"),
     ],
 )
 def test_unknown_flags_are_refused(tmp_path, capsys, flags, message):
