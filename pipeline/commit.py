@@ -158,6 +158,7 @@ def append_in(staging: str, output: str, tables: tuple[str, ...], run_log: str) 
     if clash:
         raise ValueError(f"--append: {FileSystems.join(output, clash[0])} is there already; nothing was added")
     moves: list[tuple[str, str]] = []
+    created = _missing_folders([FileSystems.join(output, name) for name in added])
     try:
         for name in added:
             src, dst = FileSystems.join(staging, name), FileSystems.join(output, name)
@@ -174,12 +175,28 @@ def append_in(staging: str, output: str, tables: tuple[str, ...], run_log: str) 
             moves.append((src, dst))
     except Exception:
         _undo(moves)
+        for folder in created:  # the partition folders the moves made, now empty again
+            if os.path.isdir(folder) and not os.listdir(folder):
+                os.rmdir(folder)
         raise
 
 
 def _undo(moves: list[tuple[str, str]]) -> None:
     for src, dst in reversed(moves):
         move(dst, src)
+
+
+def _missing_folders(paths: list[str]) -> list[str]:
+    """The local folders that moving files to ``paths`` would create, deepest first."""
+    missing: set[str] = set()
+    for path in paths:
+        if is_remote(path):
+            continue
+        folder = os.path.dirname(path)
+        while folder and not os.path.exists(folder) and folder not in missing:
+            missing.add(folder)
+            folder = os.path.dirname(folder)
+    return sorted(missing, key=lambda f: -f.count(os.sep))
 
 
 # --- the lock ----------------------------------------------------------------

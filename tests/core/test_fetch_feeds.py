@@ -250,6 +250,11 @@ def test_event_time_prefers_published_and_distrusts_the_future():
     future = ingest + timedelta(days=400)
     chosen = choose_event_time(future, None, ingest, max_future=timedelta(days=1))
     assert chosen.at == ingest and chosen.source == "ingested"
-    assert choose_event_time(future, None, ingest).at == future  # batch believes the page
+    # Batch too: a claim a day past the ingest time, or before 1995, gives way
+    # to the file's time, and a file's clock is held to the same rule.
+    assert choose_event_time(future, t, ingest).source == "file_mtime"
+    assert choose_event_time(None, datetime(2099, 1, 1, tzinfo=UTC), ingest).source == "ingested"
+    assert choose_event_time(None, datetime(1960, 1, 1, tzinfo=UTC), ingest).source == "ingested"
+    assert choose_event_time(ingest + timedelta(hours=23), None, ingest).source == "published"
     assert is_too_late(t, t + timedelta(hours=25), timedelta(days=1))
     assert not is_too_late(t, t + timedelta(hours=23), timedelta(days=1))

@@ -45,19 +45,20 @@ def choose_event_time(
 ) -> EventTime:
     """The article's event time and where it came from.
 
-    With ``max_future`` (streaming), a time more than that after the
-    document's arrival (default: ``ingested_at``) is not believed: pages that claim next year's date
+    A time before 1995, or later than the document's arrival (default:
+    ``ingested_at``) by more than a day or ``max_future`` (the streaming
+    allowed lateness, when larger), is not believed, whether the record
+    claims it or the file's clock says it (a file touched to 2099 or
+    restored with a 1960 date): pages that claim next year's date
     (time-zone slips, templates with placeholder dates) would otherwise sit
     in dedup state and in an unfired window until that date.  The claim
-    stays in ``published_at``; the event time falls back to the ingest time.
+    stays in ``published_at``; the event time falls back to the next
+    source, and last to the ingest time.
     """
-    latest = None if max_future is None else (arrived_at or ingested_at) + max_future
+    latest = latest_believed(arrived_at or ingested_at, max_future)
     for value, source in ((published, PUBLISHED), (file_mtime, FILE_MTIME)):
-        if value is None:
-            continue
-        if latest is not None and value > latest:
-            continue
-        return EventTime(value, source)
+        if believable(value, latest):
+            return EventTime(value, source)
     return EventTime(ingested_at, INGESTED)
 
 
