@@ -48,6 +48,7 @@ from transforms.common import (
     DUPLICATE_ROWS,
     FEED_REPEATED_ENTRIES,
     FILES_SKIPPED,
+    IGNORED_PREFIX,
     NAMESPACE,
     REJECT_ROWS,
     SKIPPED_PREFIX,
@@ -75,6 +76,8 @@ class Summary:
     documents_in: int | None = 0
     files_skipped: int = 0
     skipped_by_suffix: dict[str, int] = field(default_factory=dict)  # by transforms.read.file_extension
+    # Fields of records that could not be read and were left out, the records kept.
+    ignored_fields: dict[str, int] = field(default_factory=dict)
     # Feed entries listed again (by the same feed, another feed or a later
     # poll): the same record, so not a document in, but shown.
     repeated_entries: int = 0
@@ -132,6 +135,9 @@ class Summary:
             f"  duplicates        {_known(self.duplicates)}  under {FileSystems.join(output, 'duplicates')}",
             f"  rejects           {_known(self.rejects)}  under {FileSystems.join(output, 'rejects')}",
         ]
+        if self.ignored_fields:
+            fields = ", ".join(f"{k} {v}" for k, v in sorted(self.ignored_fields.items()))
+            lines.append(f"  fields ignored    {fields}  (could not be read; the records are kept without them)")
         if self.already_ingested:
             lines.append(f"  already ingested  {self.already_ingested}  (in the output from an earlier run)")
         for reason, n in sorted(self.rejects_by_reason.items(), key=lambda kv: (-kv[1], kv[0])):
@@ -217,6 +223,8 @@ def summarize(result, elapsed: float) -> Summary:
             continue  # a line of its own
         if name.startswith("rejects.") and value:
             summary.rejects_by_reason[name.removeprefix("rejects.")] = value
+        elif name.startswith(IGNORED_PREFIX) and value:
+            summary.ignored_fields[name.removeprefix(IGNORED_PREFIX)] = value
         elif name.startswith(SKIPPED_PREFIX) and value:
             summary.skipped_by_suffix[name.removeprefix(SKIPPED_PREFIX)] = value
         elif name.startswith("lang.") and value:

@@ -182,6 +182,24 @@ def test_a_file_name_that_is_not_utf8_is_read_under_an_escaped_name(run_pipeline
     assert seen[f"{folder}/good.txt"] == ("article",)
 
 
+def test_a_jsonl_published_that_cannot_be_read_is_counted_and_the_record_kept(run_pipeline, tmp_path):
+    folder = tmp_path / "in"
+    folder.mkdir()
+    records = [
+        {"url": "https://a.example/1", "text": SEED_001, "published": "garbage-date"},
+        {"url": "https://a.example/2", "text": SEED_002, "published": 1604923200},  # Unix seconds
+        {"url": "https://a.example/3", "text": SEED_003, "published": "2024-13-45"},
+    ]
+    (folder / "news.jsonl").write_text("\n".join(json.dumps(r, ensure_ascii=False) for r in records) + "\n")
+    summary, out = run_pipeline(folder)
+    assert_balanced(summary, 3)
+    assert summary.ignored_fields == {"published": 2}
+    rows = {r["url"]: r for r in read_table(out).to_pylist()}
+    assert rows["https://a.example/2"]["published_at"].isoformat() == "2020-11-09T12:00:00+00:00"
+    assert rows["https://a.example/1"]["published_at"] is None and rows["https://a.example/3"]["published_at"] is None
+    assert "fields ignored    published 2" in summary.render(str(out))
+
+
 def test_a_fifo_or_device_is_refused_without_opening_it(run_pipeline, tmp_path):
     """Opening a FIFO blocks until a writer comes: it hung the run."""
     folder = tmp_path / "in"

@@ -23,6 +23,8 @@ DOCUMENTS_IN = "documents_in"
 FILES_SKIPPED = "files_skipped"
 # Skipped files by extension (transforms.read.file_extension): "skipped..pdf".
 SKIPPED_PREFIX = "skipped."
+# A record's field that could not be read and was left out (the record kept): "ignored.published".
+IGNORED_PREFIX = "ignored."
 ARTICLE_ROWS = "articles_rows_written"
 ARTICLE_FILES = "articles_files_written"
 DUPLICATE_ROWS = "duplicates_rows_written"

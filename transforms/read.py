@@ -43,6 +43,7 @@ from apache_beam.transforms.window import TimestampedValue
 from transforms.common import (
     DOCUMENTS_IN,
     FILES_SKIPPED,
+    IGNORED_PREFIX,
     REJECTS,
     SKIPPED_PREFIX,
     Rejects,
@@ -337,15 +338,31 @@ def jsonl_document(
         return ReadProblem("missing_field", "no 'html' or 'text' string", url)
     if not body.strip():
         return ReadProblem("empty", f"'{kind}' is empty", url)
-    published = _string(record, "published")
     meta = DocMeta(
         url=url.strip(),
         outlet=_string(record, "source"),
         title=_string(record, "title"),
-        published=parse_time(published) if published else None,
+        published=_published(record),
         lang=_string(record, "lang"),
     )
     return RawDocument(source_uri=uri, kind=kind, data=b"", text=body, meta=meta, rel_path=rel_path, file_mtime=mtime)
+
+
+def _published(record: dict) -> datetime | None:
+    """A record's ``published``: an ISO 8601 or RFC 2822 string, or Unix
+    seconds.  One that cannot be read leaves the record without it (its
+    text is no less an article) and is counted as ``ignored.published``."""
+    value = record.get("published")
+    if value is None or value == "":
+        return None
+    at = None
+    if isinstance(value, str):
+        at = parse_time(value)
+    elif isinstance(value, int | float) and not isinstance(value, bool) and 0 < value < 1e11:
+        at = datetime.fromtimestamp(value, UTC)
+    if at is None:
+        counter(IGNORED_PREFIX + "published").inc()
+    return at
 
 
 def _string(record: dict, key: str) -> str | None:
