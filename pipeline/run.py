@@ -55,6 +55,7 @@ from transforms.common import (
     STAGE_TIME_PREFIX,
     TOPICS_PREFIX,
 )
+from transforms.core.schema import NO_TOPIC
 from transforms.write import BATCH_FILE
 
 _LOG = logging.getLogger(__name__)
@@ -240,10 +241,10 @@ def summarize(result, elapsed: float) -> Summary:
     return summary
 
 
-def _count(values) -> dict[str, int]:
+def _count(values, missing: str = "unknown") -> dict[str, int]:
     counts: dict[str, int] = {}
     for value in values:
-        key = value if value is not None else "unknown"
+        key = value if value is not None else missing
         counts[key] = counts.get(key, 0) + 1
     return counts
 
@@ -262,7 +263,7 @@ def summarize_tables(
 
     Read from the tables: articles, duplicates and rejects (rows),
     article_files, rejects_by_reason, languages, extracted_by and topics
-    (of the articles table), and dedup: ``stories`` (article rows) and
+    (of articles and duplicates, as the counters count them), and dedup: ``stories`` (article rows) and
     ``<kind>_copies`` by the duplicates' ``duplicate_kind`` (same_url,
     exact, near).  ``already_ingested`` is the caller's to give: 0 for a
     run without prior state (nothing can be in the output already), None
@@ -279,10 +280,14 @@ def summarize_tables(
         return ds.dataset(path, format="parquet", partitioning="hive").to_table(columns=columns)
 
     articles = table("articles", ["lang", "primary_topic", "extractor"])
-    duplicates = table("duplicates", ["duplicate_kind"])
+    duplicates = table("duplicates", ["duplicate_kind", "lang", "primary_topic", "extractor"])
     rejects = table("rejects", ["stage", "reason"])
     found = FileSystems.match([FileSystems.join(output, "articles", "**")])[0].metadata_list
     files = [m for m in found if m.path.endswith(".parquet")]
+
+    def both(column: str) -> list:
+        return articles[column].to_pylist() + duplicates[column].to_pylist()
+
     reasons = [f"{s}.{r}" for s, r in zip(rejects["stage"].to_pylist(), rejects["reason"].to_pylist(), strict=True)]
     dedup = {f"{kind}_copies": n for kind, n in _count(duplicates["duplicate_kind"].to_pylist()).items()}
     if articles.num_rows:
@@ -297,9 +302,10 @@ def summarize_tables(
         already_ingested=already_ingested,
         article_files=len(files),
         rejects_by_reason=_count(reasons),
-        languages=_count(articles["lang"].to_pylist()),
-        extracted_by=_count(articles["extractor"].to_pylist()),
-        topics=_count(articles["primary_topic"].to_pylist()),
+        # Of every article extracted, first copies and later ones, as the counters count them.
+        languages=_count(both("lang")),
+        extracted_by=_count(both("extractor")),
+        topics=_count(both("primary_topic"), NO_TOPIC),
         dedup=dedup,
     )
 

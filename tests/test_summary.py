@@ -27,10 +27,17 @@ def test_a_summary_read_from_the_tables_counts_stories_and_copies_by_kind(tmp_pa
         tmp_path / "duplicates" / "date=2020-10-01",
         doc_id=["d1", "d2", "d3"],
         duplicate_kind=["same_url", "near", "near"],
+        lang=["ar", None, "ar"],
+        primary_topic=[None, "a", "a"],
+        extractor=["text-cleaner"] * 3,
     )
     _table(tmp_path / "rejects", stage=["read"], reason=["empty"])
     summary = summarize_tables(str(tmp_path), 7, "DONE", 1.0)
     assert summary.dedup == {"stories": 3, "same_url_copies": 1, "near_copies": 2}
+    # Languages, topics and extractors of every article, first copies and later, named as the counters name them.
+    assert summary.languages == {"ar": 4, "en": 1, "unknown": 1}
+    assert summary.topics == {"a": 4, "b": 1, "none": 1}
+    assert summary.extracted_by == {"trafilatura": 3, "text-cleaner": 3}
     assert (summary.articles, summary.duplicates, summary.rejects, summary.balanced) == (3, 3, 1, True)
     assert summary.rejects_by_reason == {"read.empty": 1}
 
