@@ -117,3 +117,16 @@ def test_a_site_named_by_its_domain_is_also_named_by_its_label():
     # A name with a dot that is no host name ('v1.2', 'St. Louis Today') gives no label.
     assert strip_site_name("Release notes - v1", ["v1.2"], []) == "Release notes - v1"
     assert strip_site_name("Cardinals win - St", ["St. Louis Today"], []) == "Cardinals win - St"
+
+
+def test_tags_inside_a_script_are_not_the_pages():
+    # A gallery script writes '<title>' into a string: that is code, not the page's title.
+    html = (
+        '<html><head><script>document.write("<title>" + title + " - " + basename(imgurl) + "</title>'
+        '<meta property=\\"og:title\\" content=\\"x\\">")</script><title>Málaga im Winter</title></head>'
+        "<body><h1>Málaga im Winter</h1></body></html>"
+    )
+    head = read_head(html)
+    assert head.title == "Málaga im Winter" and head.meta == {} and head.h1 == ["Málaga im Winter"]
+    with_ld = '<script type="application/ld+json">{"@type": "NewsArticle", "headline": "J"}</script><title>T</title>'
+    assert read_head(with_ld).articles == [{"@type": "NewsArticle", "headline": "J"}]

@@ -175,7 +175,9 @@ def read_head(html: str) -> PageHead:
     title: str | None = None
     h1: list[str] = []
     times: list[dict[str, str]] = []
-    for m in _TAGS.finditer(html):
+    pos = 0
+    while m := _TAGS.search(html, pos):
+        pos = m.end()
         name, inside = m.group(1).lower(), m.group(2)
         if name == "meta":
             attrs = _attrs(inside)
@@ -190,12 +192,15 @@ def read_head(html: str) -> PageHead:
                 if attrs.get("datetime"):
                     times.append(attrs)
         elif name == "script":
+            text = _content(html, "script", m.end())
             if "ld+json" in inside.lower():
-                text = _content(html, "script", m.end())
                 try:
                     _walk_json(json.loads((text or "").strip().strip(";")), objects)
                 except (ValueError, RecursionError):
                     pass
+            # What a script holds is code, not the page's tags: a '<title>' in a
+            # document.write() string is no title.
+            pos = m.end() + len(text or "")
         elif name == "h1":
             if len(h1) < _MAX_H1:
                 text = _text(_content(html, "h1", m.end()) or "")
