@@ -15,14 +15,19 @@ from transforms.core.extract import ExtractionError, HtmlExtractor, extract_text
 from transforms.core.langid import LanguageDetector
 from transforms.core.taxonomy import TaxonomyError, parse_taxonomy, read_taxonomy_text
 from transforms.core.topics import ScoringParams, TopicResult, TopicTagger
+from transforms.read import READ_ERRORS, kind_of, problem_of, read_document
 
-HTML_SUFFIXES = (".html", ".htm")
+MAX_BYTES = 10_000_000  # newsbeam run's --max_bytes default
 
 
 def _parser() -> argparse.ArgumentParser:
     defaults = ScoringParams()
     parser = argparse.ArgumentParser(prog="newsbeam tag", description=__doc__.splitlines()[0])
-    parser.add_argument("file", help="a saved page (.html, .htm) or plain-text article (anything else)")
+    parser.add_argument(
+        "file",
+        help="a saved page (.html, .htm, .xhtml, .shtml) or plain-text article (anything else), "
+        "optionally compressed (.gz, .bz2, .zst, .deflate, .xz)",
+    )
     parser.add_argument("--title", help="the article's title, when the file does not carry it")
     parser.add_argument("--lang", help="ISO 639-1 language; detected as in the pipeline when left out")
     parser.add_argument("--taxonomy", help="taxonomy YAML to tag with (default: the packaged one)")
@@ -58,9 +63,15 @@ def main(argv: list[str] | None = None) -> int:
         print(f"newsbeam tag: --taxonomy {args.taxonomy!r}: {exc}", file=sys.stderr)
         return 2
     path = Path(args.file)
-    is_html = path.suffix.lower() in HTML_SUFFIXES
+    is_html = kind_of(args.file) == "html"
     try:
-        decoded = decode_bytes(path.read_bytes(), is_html=is_html)
+        data = read_document(args.file, MAX_BYTES)
+    except READ_ERRORS as exc:
+        problem = problem_of(exc)
+        print(f"newsbeam tag: cannot read {args.file}: {problem.reason}: {problem.detail}", file=sys.stderr)
+        return 2
+    try:
+        decoded = decode_bytes(data, is_html=is_html)
         if is_html:
             extracted = HtmlExtractor().extract(decoded.text, source=str(path))
         else:

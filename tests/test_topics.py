@@ -4,6 +4,7 @@ date/topic partitions read back by pyarrow and DuckDB, a user taxonomy, the
 
 from __future__ import annotations
 
+import gzip
 import json
 import os
 from datetime import UTC, datetime
@@ -123,6 +124,12 @@ def test_tag_command_explains_one_file(tmp_path):
     assert result["primary_topic"] == "nagorno-karabakh" and result["lang"] == "ar"
     missing = _cli("tag", str(tmp_path / "nope.txt"), cwd=tmp_path)
     assert missing.returncode == 2 and "cannot read" in missing.stderr
+    # A compressed file is read as the pipeline reads it.
+    packed = tmp_path / "002.txt.gz"
+    packed.write_bytes(gzip.compress(seed.read_bytes()))
+    done = _cli("tag", str(packed), "--json", cwd=tmp_path)
+    assert done.returncode == 0, done.stderr
+    assert json.loads(done.stdout)["primary_topic"] == "nagorno-karabakh"
 
 
 def test_labelled_evaluation_meets_its_targets():
