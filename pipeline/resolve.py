@@ -27,7 +27,7 @@ from pipeline.commit import LOCK_FILE, RUNS_FOLDER, STATE_FOLDER, append_file_na
 from pipeline.options import NewsbeamOptions, validate, validate_dataflow
 from transforms.core.feeds import parse_feed_list
 from transforms.core.fetch import FetchPolicy, parse_networks
-from transforms.core.manifest import MANIFEST_NAME, ManifestError, check_header
+from transforms.core.manifest import MANIFEST_NAME, ManifestError, check_rows
 from transforms.core.params import DedupParams, LanguageParams, ScoringParams
 from transforms.core.taxonomy import TaxonomyError, packaged_taxonomy_text, parse_taxonomy
 from transforms.core.timeparse import parse_time
@@ -380,9 +380,17 @@ def find_manifest(flag: str | None, root: str, offline: bool = False) -> Manifes
             raise ValueError(f"--manifest {flag!r} does not exist")
         return None
     with FileSystems.open(path) as fh:
-        header = fh.readline().decode("utf-8-sig").rstrip("\r\n")
+        data = fh.read()
     try:
-        check_header(header)
+        text = data.decode("utf-8-sig")
+    except UnicodeDecodeError as exc:
+        raise ValueError(
+            f"--manifest {path!r} is not UTF-8: byte {data[exc.start]:#04x} at offset {exc.start}"
+        ) from None
+    header = text.split("\n", 1)[0].rstrip("\r")
+    try:
+        # Every row is checked before any worker starts, so a bad one is one line here, not a failed run.
+        check_rows(text)
     except ManifestError as exc:
         raise ValueError(f"--manifest {path!r}: {exc}") from exc
     return Manifest(path=path, folder=path.rsplit("/", 1)[0], header=header)

@@ -283,6 +283,39 @@ def test_output_under_a_file_or_over_a_table_file_is_one_clear_line(tmp_path, ca
     assert snapshot(old) == before and target.read_bytes() == b"precious"
 
 
+@pytest.mark.parametrize(
+    "manifest, message",
+    [
+        (b"file,published\n000.txt,2020-11-09\n001.txt,not-a-date\n",
+         "line 3: row for '001.txt': cannot parse published='not-a-date'"),
+        (b"file,outlet\n000.txt,A\n./000.txt,Dup\n", "line 3: a second row for '000.txt' (the first is on line 2)"),
+    ],
+)  # fmt: skip
+def test_a_manifest_row_that_cannot_be_used_is_one_line_before_the_run(tmp_path, capsys, manifest, message):
+    folder = tmp_path / "in"
+    folder.mkdir()
+    for name in ("000.txt", "001.txt"):
+        (folder / name).write_text((SEEDS / "000_bbe93062319f189f.txt").read_text(encoding="utf-8"), encoding="utf-8")
+    (folder / "manifest.csv").write_bytes(manifest)
+    out = tmp_path / "out"
+    code, _, err = _run(capsys, "run", "--input", str(folder), "--output", str(out))
+    assert code == 2
+    assert _one_line(err) == f"newsbeam: error: --manifest {str(folder / 'manifest.csv')!r}: {message}"
+    assert not out.exists()
+
+
+def test_a_manifest_that_is_not_utf8_is_named(tmp_path, capsys):
+    folder = tmp_path / "in"
+    folder.mkdir()
+    (folder / "000.txt").write_text("x", encoding="utf-8")
+    (folder / "manifest.csv").write_bytes(b"file,outlet\n000.txt,Caf\xe9\n")
+    code, _, err = _run(capsys, "run", "--input", str(folder), "--output", str(tmp_path / "out"))
+    assert code == 2
+    assert _one_line(err) == (
+        f"newsbeam: error: --manifest {str(folder / 'manifest.csv')!r} is not UTF-8: byte 0xe9 at offset 23"
+    )
+
+
 def test_version(capsys):
     import importlib.metadata
 

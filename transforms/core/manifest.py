@@ -57,6 +57,27 @@ def parse_row(columns: list[str], line: str) -> tuple[str, DocMeta] | None:
     return rel, meta
 
 
+def check_rows(text: str) -> int:
+    """The number of data rows, or :class:`ManifestError` naming the line of
+    the first row that cannot be used: one whose time cannot be read, or a
+    second row for a file (which of the two would win depends on the runner)."""
+    lines = text.splitlines()
+    columns = check_header(lines[0] if lines else "")
+    first_line: dict[str, int] = {}
+    for number, line in enumerate(lines[1:], start=2):
+        try:
+            parsed = parse_row(columns, line)
+        except ManifestError as exc:
+            raise ManifestError(f"line {number}: {exc}") from None
+        if parsed is None:
+            continue
+        rel = parsed[0]
+        if rel in first_line:
+            raise ManifestError(f"line {number}: a second row for {rel!r} (the first is on line {first_line[rel]})")
+        first_line[rel] = number
+    return len(first_line)
+
+
 def parse_manifest(text: str) -> dict[str, DocMeta]:
     """The whole manifest as a dict (for tools and tests; the pipeline reads
     it line by line as a side input)."""
