@@ -44,7 +44,7 @@ from transforms.core.dedup_steps import STATE_SCHEMA as DEDUP_STATE_SCHEMA
 from transforms.core.records import Reject
 from transforms.core.schema import ARTICLE_SCHEMA, DUPLICATE_SCHEMA, REJECT_SCHEMA, partition_folder
 from transforms.dedup import STATE_FOLDER as DEDUP_STATE
-from transforms.dedup import Deduplicate, SingleStories
+from transforms.dedup import Deduplicate, NewRejects, SingleStories
 from transforms.dedup import ReadState as ReadDedupState
 from transforms.dedup import WriteState as WriteDedupState
 from transforms.extract import ExtractArticles
@@ -191,12 +191,16 @@ def wire(p: beam.Pipeline, plan: RunPlan, source: beam.PTransform | None = None)
     deduped = articles | "Dedup" >> stage(
         plan.dedup, lateness_seconds=timing.lateness_seconds, streaming=timing.streaming, prior=prior
     )
-    if prior is not None:
-        writer = write_state(DEDUP_STATE, DEDUP_STATE_SCHEMA, output)
-        _ = deduped["state"] | "WriteDedupState" >> WriteDedupState(writer)
     articles_written = deduped["articles"] | "WriteArticles" >> write_table("articles", output, timing.window)
     duplicates_written = deduped["duplicates"] | "WriteDuplicates" >> write_table("duplicates", output, timing.window)
     rejects = (read["rejects"], extracted["rejects"]) | "CollectRejects" >> beam.Flatten()
+    if prior is not None:
+        # A reject an earlier run wrote (the same input, read again) is already in the output.
+        new_rejects = rejects | "NewRejects" >> NewRejects(prior)
+        rejects = new_rejects["rejects"]
+        writer = write_state(DEDUP_STATE, DEDUP_STATE_SCHEMA, output)
+        state = (deduped["state"], new_rejects["state"]) | "StateRows" >> beam.Flatten()
+        _ = state | "WriteDedupState" >> WriteDedupState(writer)
     rejects_written = (
         rejects
         | "RejectRows" >> beam.Map(reject_row, output.pinned, output.ingested_at)

@@ -137,6 +137,23 @@ def test_outputs_of_separate_runs_merge_into_one_readable_table(tmp_path):
     assert ds.dataset(merged / "duplicates", format="parquet", partitioning="hive").to_table().num_rows == 1
 
 
+def test_a_reject_read_again_is_already_ingested_not_written_twice(tmp_path):
+    """A folder read every day keeps its unreadable files: the second run
+    counts them as already in the output; one whose content changed is a
+    new reject."""
+    folder = _day(tmp_path / "in", {"a.txt": SEED[0], "empty.txt": "   ", "short.txt": "قصير"})
+    out = tmp_path / "out"
+    first = _append(folder, out, "2026-01-01")
+    assert (first.articles, first.rejects, first.already_ingested) == (1, 2, 0)
+    again = _append(folder, out, "2026-01-02")
+    assert (again.articles, again.rejects, again.already_ingested) == (0, 0, 3)
+    (folder / "short.txt").write_text("قصير جدا", encoding="utf-8")
+    changed = _append(folder, out, "2026-01-03")
+    assert (changed.rejects, changed.already_ingested) == (1, 2)
+    count, _ = _duck(out / "rejects")
+    assert count == 3
+
+
 def test_append_is_refused_with_overwrite_and_for_endless_runs(tmp_path, capsys):
     feeds = tmp_path / "feeds.txt"
     feeds.write_text("http://127.0.0.1:9/feed.xml\n")

@@ -46,6 +46,7 @@ never sees its own timers fire (its output is silently lost).
 
 from __future__ import annotations
 
+import hashlib
 from collections.abc import Iterable, Iterator
 from typing import Any
 
@@ -59,7 +60,7 @@ from apache_beam.transforms.util import ReshufflePerKey
 from apache_beam.transforms.window import TimestampedValue
 from apache_beam.utils.timestamp import Timestamp
 
-from transforms.common import KEYED, NamedCounters, StageDoFn, timed_stage
+from transforms.common import ALREADY_INGESTED, KEYED, NamedCounters, StageDoFn, counter, timed_stage
 from transforms.core.dedup import (
     MICROS,
     SAME_URL_RULE,
@@ -92,6 +93,7 @@ from transforms.core.dedup_steps import (
 )
 from transforms.core.overlap import CopyRule, anchors, article_words, compact
 from transforms.core.params import DedupParams
+from transforms.core.records import Reject
 
 BY_DOC = "by_doc"
 STATE = "state"
@@ -613,6 +615,59 @@ class SingleStories(beam.PTransform):
         if self.dedup.prior is not None:
             out["state"] = self.dedup.still_needed(articles, identified[STATE])
         return out
+
+
+# The state rows of the rejects earlier runs wrote.
+REJECT_STEP = "reject"
+
+
+def reject_key(reject: Reject) -> str:
+    """What makes two rejects one: the same input, at the same stage, for the
+    same reason (its first bytes and size stand for its content)."""
+    h = hashlib.blake2b(digest_size=12)
+    for part in (reject.source_uri, reject.stage, reject.reason, str(reject.size_bytes)):
+        h.update(part.encode("utf-8", "backslashreplace") + b"\0")
+    h.update(reject.head[:4096])
+    return h.hexdigest()
+
+
+class DropSeenRejectsFn(_StepFn):
+    """Batch, after a GroupByKey on :func:`reject_key`: the rejects of a key
+    an earlier run wrote are counted as already ingested, not written
+    again; the others go on, and the key is remembered (for good, as a
+    URL's identity is)."""
+
+    def setup(self) -> None:
+        super().setup()
+        self._already = counter(ALREADY_INGESTED)
+
+    @timed_stage
+    def process(self, element: tuple[str, Iterable[Reject | StatePart]]) -> Iterator:
+        key, values = element
+        seen = [v for v in values if isinstance(v, StatePart)]
+        rejects = [v for v in values if isinstance(v, Reject)]
+        if seen:
+            self._already.inc(len(rejects))
+        else:
+            yield from rejects
+        yield beam.pvalue.TaggedOutput(STATE, seen[0] if seen else StatePart(REJECT_STEP, key, "", 0))
+
+
+class NewRejects(beam.PTransform):
+    """rejects -> {'rejects': those no earlier run wrote, 'state': every
+    reject's state row}, given ``prior`` (an earlier run's state rows), so
+    an --append run over the same folder does not write its rejects again."""
+
+    def __init__(self, prior) -> None:
+        super().__init__()
+        self.prior = prior
+
+    def expand(self, rejects):
+        keyed = rejects | "KeyByReject" >> beam.Map(lambda r: (reject_key(r), r))
+        known = self.prior | "PriorRejects" >> beam.FlatMap(_prior_of, REJECT_STEP)
+        grouped = (keyed, known) | "WithPrior" >> beam.Flatten() | "GroupByReject" >> beam.GroupByKey()
+        out = grouped | "DropSeen" >> beam.ParDo(DropSeenRejectsFn()).with_outputs(STATE, main="rejects")
+        return {"rejects": out.rejects, "state": out[STATE]}
 
 
 class ReadState(beam.PTransform):
