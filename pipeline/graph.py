@@ -199,7 +199,7 @@ def wire(p: beam.Pipeline, plan: RunPlan, source: beam.PTransform | None = None)
         new_rejects = rejects | "NewRejects" >> NewRejects(prior)
         rejects = new_rejects["rejects"]
         writer = write_state(DEDUP_STATE, DEDUP_STATE_SCHEMA, output)
-        state = (deduped["state"], new_rejects["state"]) | "StateRows" >> beam.Flatten()
+        state = (deduped["state"], new_rejects["state"]) | "GatherStateRows" >> beam.Flatten()
         _ = state | "WriteDedupState" >> WriteDedupState(writer)
     rejects_written = (
         rejects

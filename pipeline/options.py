@@ -323,6 +323,27 @@ def _refuse(message: str) -> None:
     raise ValueError(message)
 
 
+def _refuse_repeats(parser: argparse.ArgumentParser, argv: list[str]) -> None:
+    """A flag that takes one value, given twice (``--output a --output b``):
+    argparse keeps the last silently, which runs on a path nobody meant."""
+    single = {
+        option: action.option_strings[0]
+        for action in parser._actions
+        if isinstance(action, argparse._StoreAction | argparse._StoreTrueAction | argparse._StoreFalseAction)
+        for option in action.option_strings
+    }
+    seen: dict[str, str] = {}
+    for arg in argv[: argv.index("--")] if "--" in argv else argv:
+        name = arg.partition("=")[0]
+        if name not in single:
+            continue
+        dest = single[name]
+        if dest in seen:
+            same = "is given twice" if name == seen[dest] else f"and {seen[dest]} are one flag, given twice"
+            raise ValueError(f"{name} {same}: give it once")
+        seen[dest] = name
+
+
 def check_flags(argv: list[str]) -> None:
     """Raise ValueError for the first argument no option class knows.
 
@@ -332,6 +353,7 @@ def check_flags(argv: list[str]) -> None:
     parser = all_flags_parser()
     parser.error = _refuse  # a value of the wrong type: one line, not argparse's usage text
     _, unknown = parser.parse_known_args(argv)
+    _refuse_repeats(parser, argv)
     if not unknown or unknown[0] == "--":
         return
     first = unknown[0]

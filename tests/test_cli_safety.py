@@ -199,6 +199,8 @@ def test_overwrite_is_refused_for_a_job_that_is_not_waited_for(tmp_path, capsys)
         (["--min_chars", "abc"], "argument --min_chars: invalid int value: 'abc'"),
         (["--dedup_containment="], "argument --dedup_containment: invalid float value: ''"),
         (["--direct_num_workers", "two"], "argument --direct_num_workers: invalid int value: 'two'"),
+        # A one-value flag given twice: argparse kept the last, silently.
+        (["--min_chars", "10", "--min_chars=20"], "--min_chars is given twice: give it once"),
     ],
 )
 def test_unknown_flags_are_refused(tmp_path, capsys, flags, message):
