@@ -33,7 +33,7 @@ from transforms.core.extract import ExtractionError, HtmlExtractor
 from transforms.core.manifest import parse_manifest
 from transforms.core.records import DocMeta
 from transforms.core.timeparse import parse_time
-from transforms.read import READ_ERRORS, ReadProblem, broken_links, jsonl_records, kind_of, read_document, relative_to
+from transforms.read import READ_ERRORS, ReadProblem, jsonl_records, kind_of, read_document, relative_to, unlisted_files
 from transforms.replay import ReplayDocuments, ReplayItem
 
 USAGE = "newsbeam replay FOLDER --output DIR [--late_copies N] [--late_by_hours H] [pipeline options]"
@@ -110,7 +110,7 @@ def plan_replay(opts: NewsbeamOptions, late_copies: int, late_by_hours: float) -
             manifest = parse_manifest(fh.read().decode("utf-8-sig"))
     extractor = HtmlExtractor(favor_precision=opts.favor_precision)
     items: list[ReplayItem] = []
-    listed = FileSystems.match([plan.pattern])[0].metadata_list + broken_links(plan.pattern)
+    listed = FileSystems.match([plan.pattern])[0].metadata_list + unlisted_files(plan.pattern)
     for metadata in listed:
         kind = kind_of(metadata.path)
         if kind is None:

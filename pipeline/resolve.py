@@ -41,6 +41,7 @@ from transforms.read import (
     WatchSpec,
     file_extension,
     kind_of,
+    unlisted_files,
 )
 from transforms.write import BATCH_FILE, WindowSpec
 
@@ -340,7 +341,7 @@ def plan_input(spec: str, watch: bool = False, offline: bool = False) -> InputPl
         if is_file or (not _is_remote(root) and not os.path.isdir(root)):
             raise ValueError(f"--input {spec!r} is not a folder (or a glob in one) to watch: create it first")
         return InputPlan(pattern, root, 0)
-    found = FileSystems.match([pattern])[0].metadata_list
+    found = FileSystems.match([pattern])[0].metadata_list + unlisted_files(pattern)
     if not found:
         raise ValueError(f"--input {spec!r} matches no files")
     if not any(kind_of(m.path) for m in found):

@@ -200,6 +200,30 @@ def test_a_jsonl_published_that_cannot_be_read_is_counted_and_the_record_kept(ru
     assert "fields ignored    published 2" in summary.render(str(out))
 
 
+def test_files_under_a_linked_folder_are_read_once(run_pipeline, tmp_path):
+    """Beam's listing walks without following links: a linked folder of
+    documents was neither read nor counted.  A link back into the input,
+    or a loop of links, reads nothing twice."""
+    elsewhere = tmp_path / "archive"
+    (elsewhere / "deeper").mkdir(parents=True)
+    (elsewhere / "a.txt").write_text(SEED_001, encoding="utf-8")
+    (elsewhere / "deeper" / "b.txt").write_text(SEED_002, encoding="utf-8")
+    (elsewhere / "deeper" / "loop").symlink_to(elsewhere)
+    folder = tmp_path / "in"
+    folder.mkdir()
+    (folder / "good.txt").write_text(SEED_003, encoding="utf-8")
+    (folder / "linked").symlink_to(elsewhere)
+    (folder / "again").symlink_to(folder)
+    summary, out = run_pipeline(folder)
+    assert_balanced(summary, 3)
+    seen = outcomes(out)
+    assert seen == {
+        f"{folder}/good.txt": ("article",),
+        f"{folder}/linked/a.txt": ("article",),
+        f"{folder}/linked/deeper/b.txt": ("article",),
+    }
+
+
 def test_a_fifo_or_device_is_refused_without_opening_it(run_pipeline, tmp_path):
     """Opening a FIFO blocks until a writer comes: it hung the run."""
     folder = tmp_path / "in"

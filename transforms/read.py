@@ -179,16 +179,19 @@ def read_document(path: str, max_bytes: int) -> bytes:
         return read_at_most(stream, max_bytes + 1)
 
 
-def broken_links(pattern: str) -> list[FileMetadata]:
-    """The broken symbolic links a local pattern matches, which Beam's
-    listing drops without a word (it cannot size them); they are read, and
-    rejected, like any other matched file.  Walks what Beam's listing walks:
-    the folder before the first wildcard, without following links."""
+def unlisted_files(pattern: str) -> list[FileMetadata]:
+    """What a local pattern matches that Beam's listing leaves out without a
+    word: broken symbolic links (it cannot size them; they are read, and
+    rejected, like any other matched file), and the files under a linked
+    folder (it walks without following links).  A linked folder that lies
+    inside the walked one is already listed under its own path and is not
+    walked twice; nor is a folder reached again through a loop of links."""
     if not _is_local(pattern):
         return []
     if pattern.endswith("/"):
         pattern += "*"
     prefix = re.match(r"^[^[*?]*", pattern).group(0)  # type: ignore[union-attr]
+    linked: list[str] = []
     if prefix == pattern:
         candidates = [pattern]
     else:
@@ -196,16 +199,45 @@ def broken_links(pattern: str) -> list[FileMetadata]:
         if not top:  # a relative pattern with no folder: Beam lists nothing either
             return []
         candidates = [os.path.join(d, f) for d, _, files in os.walk(top) for f in files]
+        linked = _files_under_linked_folders(top)
     matches = re.compile(FileSystem.translate_pattern(pattern)).match
-    found = [p for p in candidates if matches(p) and os.path.islink(p) and not os.path.exists(p)]
-    return [FileMetadata(p, 0, 0.0) for p in sorted(found)]
+    out = [
+        FileMetadata(p, 0, 0.0)
+        for p in sorted(candidates)
+        if matches(p) and os.path.islink(p) and not os.path.exists(p)
+    ]
+    for path in sorted(linked):
+        if matches(path) and os.path.isfile(path):
+            info = os.stat(path)
+            out.append(FileMetadata(path, info.st_size, info.st_mtime))
+    return out
+
+
+def _files_under_linked_folders(top: str) -> list[str]:
+    real_top = os.path.realpath(top)
+    walked: set[str] = set()
+    found: list[str] = []
+    for folder, subfolders, _ in os.walk(top):
+        for name in subfolders:
+            link = os.path.join(folder, name)
+            target = os.path.realpath(link)
+            if not os.path.islink(link) or target == real_top or target.startswith(real_top + os.sep):
+                continue
+            for inner, inner_subfolders, files in os.walk(link, followlinks=True):
+                real = os.path.realpath(inner)
+                if real in walked:
+                    inner_subfolders[:] = []
+                    continue
+                walked.add(real)
+                found += [os.path.join(inner, f) for f in files]
+    return found
 
 
 class MatchWithBrokenLinksFn(beam.DoFn):
-    """pattern -> FileMetadata of the broken symbolic links it matches (see broken_links)."""
+    """pattern -> FileMetadata of what it matches that Beam's listing leaves out (see unlisted_files)."""
 
     def process(self, pattern: str) -> Iterator[FileMetadata]:
-        yield from broken_links(pattern)
+        yield from unlisted_files(pattern)
 
 
 def text_path(path: str) -> str:
@@ -490,7 +522,7 @@ class ListNewFilesFn(beam.DoFn):
             self._listings.inc()
             try:
                 # Broken links too, as a batch run reads them: each is a reject, not nothing.
-                matched = [*FileSystems.match([pattern])[0].metadata_list, *broken_links(pattern)]
+                matched = [*FileSystems.match([pattern])[0].metadata_list, *unlisted_files(pattern)]
             except BeamIOError as exc:  # a folder being moved or remounted: try again next time
                 self._listing_errors.inc()
                 _LOG.warning("watch: listing %d/%d of %s failed: %s", k + 1, self.polls, pattern, exc)
