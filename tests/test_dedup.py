@@ -288,13 +288,16 @@ def _rolling_story(versions: int) -> list[TimestampedValue]:
     return [_article(f"v{i:02d}", "\n".join(sentences[i : i + 20]), t0 + i * HOUR) for i in range(versions)]
 
 
-@pytest.mark.parametrize("streaming_form", [False, True])
-def test_a_long_chain_of_updates_is_one_story_named_by_its_first_copy(streaming_form):
+@pytest.mark.parametrize("form", ["batch", "streaming", "two workers"])
+def test_a_long_chain_of_updates_is_one_story_named_by_its_first_copy(form):
     """25 versions, each most like the one before: every copy's story_id is
     the first version (resolution follows a chain of up to 64 matches), and
     duplicate_of names an earlier version it matched."""
     versions = _rolling_story(25)
+    streaming_form = form == "streaming"
     options = PipelineOptions()
+    if form == "two workers":
+        options = PipelineOptions(["--direct_running_mode=multi_processing", "--direct_num_workers=2"])
     if streaming_form:
         options.view_as(StandardOptions).streaming = True
         stream = TestStream().advance_watermark_to(versions[0].timestamp - 3600)
