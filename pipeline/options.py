@@ -42,6 +42,10 @@ WORKER_PATH_FLAGS = ("input", "output", "manifest")
 DEDUP_DEFAULTS = asdict(DedupParams())
 
 
+# --max_bytes when not given (newsbeam tag reads one file with it too).
+MAX_BYTES = 10_000_000
+
+
 class NewsbeamOptions(PipelineOptions):
     @classmethod
     def _add_argparse_args(cls, parser) -> None:
@@ -181,7 +185,7 @@ class NewsbeamOptions(PipelineOptions):
         parser.add_argument(
             "--max_bytes",
             type=int,
-            default=10_000_000,
+            default=MAX_BYTES,
             help="Reject documents (or JSONL records) larger than this many bytes, "
             "measured after decompression (default 10 MB).",
         )

@@ -356,14 +356,23 @@ READABLE = (
 )
 
 
+def by_count(counts: dict[str, int], limit: int | None = None) -> str:
+    """'.warc.gz 2, .pdf 1': names, most frequent first; past ``limit``, the rest as 'N more'."""
+    ranked = sorted(counts.items(), key=lambda kv: (-kv[1], kv[0]))
+    shown = ranked if limit is None else ranked[:limit]
+    listed = [f"{name} {n}" for name, n in shown]
+    if len(ranked) > len(shown):
+        listed.append(f"{sum(n for _, n in ranked[len(shown) :])} more")
+    return ", ".join(listed)
+
+
 def _skipped(paths) -> str:
     """'3 files skipped (.warc.gz 2, .pdf 1)': what a folder holds instead of documents."""
     counts: dict[str, int] = {}
     for path in paths:
         counts[file_extension(path)] = counts.get(file_extension(path), 0) + 1
     total = sum(counts.values())
-    listed = ", ".join(f"{ext} {n}" for ext, n in sorted(counts.items(), key=lambda kv: (-kv[1], kv[0])))
-    return f"{total} file{'s' if total != 1 else ''} skipped ({listed})"
+    return f"{total} file{'s' if total != 1 else ''} skipped ({by_count(counts)})"
 
 
 def find_manifest(flag: str | None, root: str, offline: bool = False) -> Manifest | None:

@@ -39,7 +39,7 @@ from pipeline.commit import (
 )
 from pipeline.graph import TABLE_SPECS, TABLES, wire
 from pipeline.options import NewsbeamOptions, beam_help, check_flags, endless, is_dataflow, run_help
-from pipeline.resolve import STAGING_PREFIX, TEMP_FOLDER, RunPlan, resolve, temp_root
+from pipeline.resolve import STAGING_PREFIX, TEMP_FOLDER, RunPlan, by_count, resolve, temp_root
 from transforms.common import (
     ALREADY_INGESTED,
     ARTICLE_FILES,
@@ -117,13 +117,7 @@ class Summary:
     def skipped_text(self) -> str:
         """'100 other files skipped: (none) 99, .json 1'."""
         text = f"{self.files_skipped} other files skipped"
-        kinds = sorted(self.skipped_by_suffix.items(), key=lambda kv: (-kv[1], kv[0]))
-        if not kinds:
-            return text
-        named = [f"{ext} {n}" for ext, n in kinds[:5]]
-        if len(kinds) > 5:
-            named.append(f"{sum(n for _, n in kinds[5:])} more")
-        return f"{text}: {', '.join(named)}"
+        return f"{text}: {by_count(self.skipped_by_suffix, 5)}" if self.skipped_by_suffix else text
 
     def render(self, output: str) -> str:
         articles = "unknown" if self.articles is None else f"{self.articles}  in {self.article_files} file(s)"

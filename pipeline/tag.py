@@ -10,14 +10,13 @@ import json
 import sys
 from pathlib import Path
 
+from pipeline.options import MAX_BYTES
 from transforms.core.encoding import DecodeError, decode_bytes
 from transforms.core.extract import ExtractionError, HtmlExtractor, extract_text
 from transforms.core.langid import LanguageDetector
 from transforms.core.taxonomy import TaxonomyError, parse_taxonomy, read_taxonomy_text
 from transforms.core.topics import ScoringParams, TopicResult, TopicTagger
 from transforms.read import READ_ERRORS, kind_of, problem_of, read_document
-
-MAX_BYTES = 10_000_000  # newsbeam run's --max_bytes default
 
 
 def _parser() -> argparse.ArgumentParser:

@@ -46,7 +46,6 @@ never sees its own timers fire (its output is silently lost).
 
 from __future__ import annotations
 
-import hashlib
 from collections.abc import Iterable, Iterator
 from typing import Any
 
@@ -91,6 +90,7 @@ from transforms.core.dedup_steps import (
     matched_part,
     resolve_copies,
 )
+from transforms.core.ids import stable_hash
 from transforms.core.overlap import CopyRule, anchors, article_words, compact
 from transforms.core.params import DedupParams
 from transforms.core.records import Reject
@@ -310,6 +310,13 @@ class DecideFn(_StepFn):
         yield from self._emit(decide_document(doc_id, _micros(ts), gathered))
 
 
+def _resolve(key: str, matched: Matched | None, arrived: list[Copy | Pointer], last_hop: bool):
+    """One resolution hop at ``key`` for the copies and pointers that arrived there."""
+    copies = [m for m in arrived if isinstance(m, Copy)]
+    pointers = [m for m in arrived if isinstance(m, Pointer)]
+    return resolve_copies(key, matched, copies, last_hop, pointers)
+
+
 class ResolveGroupFn(_StepFn):
     """Batch: the copies that wait at a document, the documents that point
     at it, and where it points."""
@@ -321,10 +328,9 @@ class ResolveGroupFn(_StepFn):
     def process(self, element: tuple[str, Iterable[Matched | Copy | Pointer]]) -> Iterator:
         key, values = element
         matched = next((v for v in values if isinstance(v, Matched)), None)
-        copies = [v for v in values if isinstance(v, Copy)]
-        pointers = [v for v in values if isinstance(v, Pointer)]
-        if copies or pointers:
-            yield from self._emit(resolve_copies(key, matched, copies, self.last_hop, pointers))
+        arrived = [v for v in values if not isinstance(v, Matched)]
+        if arrived:
+            yield from self._emit(_resolve(key, matched, arrived, self.last_hop))
 
 
 class ResolveFn(_StepFn):
@@ -362,12 +368,7 @@ class ResolveFn(_StepFn):
             if matched_state.read() is None:
                 waiting.add(message)
                 return
-        yield from self._emit(self._resolve(key, matched_state.read(), arrived))
-
-    def _resolve(self, key: str, matched: Matched | None, arrived: list[Copy | Pointer]):
-        copies = [m for m in arrived if isinstance(m, Copy)]
-        pointers = [m for m in arrived if isinstance(m, Pointer)]
-        return resolve_copies(key, matched, copies, self.last_hop, pointers)
+        yield from self._emit(_resolve(key, matched_state.read(), arrived, self.last_hop))
 
     @on_timer(EXPIRE)
     def on_expire(
@@ -379,7 +380,7 @@ class ResolveFn(_StepFn):
     ) -> Iterator:
         left = list(waiting.read())
         if left:
-            yield from self._emit(self._resolve(key, None, left))
+            yield from self._emit(_resolve(key, None, left, self.last_hop))
         for state in (matched_state, waiting, armed):
             state.clear()
 
@@ -624,11 +625,7 @@ REJECT_STEP = "reject"
 def reject_key(reject: Reject) -> str:
     """What makes two rejects one: the same input, at the same stage, for the
     same reason (its first bytes and size stand for its content)."""
-    h = hashlib.blake2b(digest_size=12)
-    for part in (reject.source_uri, reject.stage, reject.reason, str(reject.size_bytes)):
-        h.update(part.encode("utf-8", "backslashreplace") + b"\0")
-    h.update(reject.head[:4096])
-    return h.hexdigest()
+    return stable_hash(reject.source_uri, reject.stage, reject.reason, str(reject.size_bytes), reject.head.hex())
 
 
 class DropSeenRejectsFn(_StepFn):
