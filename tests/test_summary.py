@@ -147,6 +147,7 @@ def test_the_counted_extractors_are_the_ones_the_tables_name(run_pipeline, tmp_p
         encoding="utf-8",
     )
     summary, out = run_pipeline(folder)
+    assert summary.balanced and summary.documents_in == 6
     assert summary.extracted_by == {"text-cleaner": 5, "trafilatura": 1}
     read_back = summarize_tables(str(out), summary.documents_in, summary.state, summary.elapsed_seconds, 0)
     assert read_back.extracted_by == summary.extracted_by
