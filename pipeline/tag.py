@@ -45,12 +45,14 @@ def render(path: str, title: str | None, lang: str | None, result: TopicResult, 
         f"  primary   {result.primary or 'none'}",
         f"  topics    {', '.join(result.topics) or '-'}",
     ]
+    why = dict(result.decisions)
     for topic, score in result.scores:
-        lines.append(f"  {topic:22} {score:9.3f}")
+        lines.append(f"  {topic:22} {score:9.3f}  {why[topic]}")
         for ev in (e for e in result.evidence if e.topic == topic):
             lines.append(f"      {ev.tier:8} {ev.kind:9} x{ev.count:<3} {ev.alias}")
-    if result.gated:
-        lines.append(f"  matched without a core alias (not scored): {', '.join(result.gated)}")
+    unscored = [f"{topic} ({reason})" for topic, reason in result.decisions if topic not in dict(result.scores)]
+    if unscored:
+        lines.append(f"  matched, not scored: {'; '.join(unscored)}")
     return "\n".join(lines)
 
 
@@ -96,7 +98,7 @@ def main(argv: list[str] | None = None) -> int:
                     "title": title,
                     "lang": lang,
                     **result.columns(taxonomy.version),
-                    "gated": list(result.gated),
+                    "decisions": dict(result.decisions),
                 },
                 ensure_ascii=False,
                 indent=2,

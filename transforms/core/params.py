@@ -154,6 +154,10 @@ class ScoringParams(Params):
     max_count: int = 10  # occurrences of one alias that still add weight
     distinct_bonus: float = 0.15  # per distinct alias beyond the first ...
     max_distinct_bonus: int = 4  # ... for at most this many
+    # score of a conflict named only in passing (kept in topic_scores, never a topic):
+    # the weight of one context alias
+    mention_score: float = 1.0
+    min_spread: float = 0.34
     # a topic needs at least this score ...
     min_score: float = field(
         default=12.0, metadata=_help("Score a conflict needs to be one of an article's topics (default %(default)s).")

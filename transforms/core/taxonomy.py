@@ -17,6 +17,12 @@ import yaml
 TIERS = ("core", "context", "shared")
 KINDS = ("names", "actors", "places", "events")
 NEGATIVE = "negative"
+# Taxonomy-wide conflict-event vocabulary (clashes, shelling, ceasefire ...):
+# never evidence of one conflict by itself, it lets place names open one.
+EVENT = "event"
+# Violence and its ending open a conflict on its places; victims only weigh.
+EVENT_KINDS = ("violence", "peace", "victims")
+OPENING_EVENTS = ("violence", "peace")
 # The conflict id of taxonomy-wide off-topic terms, which subtract from all.
 EVERY_CONFLICT = "*"
 DEFAULT_TAXONOMY = "taxonomy.yaml"
@@ -33,8 +39,8 @@ class Alias:
     conflict: str
     text: str
     lang: str
-    tier: str  # core | context | shared | negative
-    kind: str  # names | actors | places | events | negative | off-topic
+    tier: str  # core | context | shared | negative | event
+    kind: str  # names | actors | places | events | negative | off-topic | violence | peace | victims
 
 
 @dataclass(frozen=True, slots=True)
@@ -83,11 +89,14 @@ def parse_taxonomy(text: str) -> Taxonomy:
     version = _required(doc, "version", "the taxonomy")
     complete = tuple((doc.get("languages") or {}).get("complete") or ())
     weights = {k: float(v) for k, v in _required(doc, "weights", "the taxonomy").items()}
-    missing = [t for t in (*TIERS, NEGATIVE) if t not in weights]
+    events = [
+        alias for kind, by_lang in (doc.get("event_terms") or {}).items() for alias in _event_aliases(kind, by_lang)
+    ]
+    missing = [t for t in (*TIERS, NEGATIVE, *([EVENT] if events else [])) if t not in weights]
     if missing:
         raise TaxonomyError(f"weights lack {missing}")
     conflicts: list[Conflict] = []
-    aliases = _aliases(EVERY_CONFLICT, doc.get("negative_terms"), NEGATIVE, "off-topic")
+    aliases = _aliases(EVERY_CONFLICT, doc.get("negative_terms"), NEGATIVE, "off-topic") + events
     seen: set[str] = set()
     for record in _required(doc, "conflicts", "the taxonomy"):
         conflict_id = _required(record, "id", "a conflict record")
@@ -127,6 +136,12 @@ def _conflict_aliases(conflict_id: str, record: dict) -> list[Alias]:
             out += _aliases(conflict_id, by_lang, tier, kind)
     out += _aliases(conflict_id, record.get("negatives"), NEGATIVE, NEGATIVE)
     return out
+
+
+def _event_aliases(kind: str, by_lang: dict | None) -> list[Alias]:
+    if kind not in EVENT_KINDS:
+        raise TaxonomyError(f"event_terms: unknown kind {kind!r} (expected one of {EVENT_KINDS})")
+    return _aliases(EVERY_CONFLICT, by_lang, EVENT, kind)
 
 
 def _aliases(conflict_id: str, by_lang: dict | None, tier: str, kind: str) -> list[Alias]:

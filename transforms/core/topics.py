@@ -8,10 +8,15 @@ padded with spaces, so a hit is always a whole word sequence; Arabic clitic
 prefixes are compiled into the keys instead of being stripped from the text,
 so "وبشوشي" matches شوشي while "بشوشين" matches nothing.
 
-Scoring follows GDELT's and the Europe Media Monitor's recipe: tier weight
-times count, title and lead boosted, a bonus for several distinct aliases,
-context and shared aliases counted only next to a core alias, negative terms
-(the conflict's own and the taxonomy-wide off-topic ones) subtracted.
+A gate in the spirit of GDELT's event coding and the Europe Media Monitor's
+combined alerts decides which conflicts an article is about: a conflict's
+core names open it, its places only with a word of violence or ceasefire
+(:meth:`TopicTagger._opening`).  A conflict named but not opened is a
+passing mention, kept in the scores with a small score.  Scoring follows
+the same recipe: tier weight times count, title and lead boosted, a bonus
+for several distinct aliases, event terms beside the conflict's aliases
+added, negative terms (the conflict's own and the taxonomy-wide off-topic
+ones) subtracted.
 """
 
 from __future__ import annotations
@@ -26,7 +31,16 @@ import ahocorasick
 
 from transforms.core.normalize import normalize_for_hashing
 from transforms.core.params import ScoringParams  # its defaults and flags live with the other parameter sets
-from transforms.core.taxonomy import EVERY_CONFLICT, NEGATIVE, Alias, Taxonomy, load_taxonomy, parse_taxonomy
+from transforms.core.taxonomy import (
+    EVENT,
+    EVERY_CONFLICT,
+    NEGATIVE,
+    OPENING_EVENTS,
+    Alias,
+    Taxonomy,
+    load_taxonomy,
+    parse_taxonomy,
+)
 
 _ARABIC = re.compile("[\u0600-\u06ff]")
 ARTICLE = "ال"
@@ -37,7 +51,9 @@ PLAIN_PROCLITICS = ("", "و", "ف", "ب", "ل", "ك", "وب", "فب", "ول", "�
 # Before the article, ل fuses with it: ل + القوات = للقوات.
 ARTICLE_PROCLITICS = ("", "و", "ف", "ب", "ك", "وب", "فب", "وك", "فك")
 LAM_PROCLITICS = ("ل", "ول", "فل")
-_GLOBAL = -1  # conflict index of the taxonomy-wide off-topic terms
+_GLOBAL = -1  # conflict index of the taxonomy-wide off-topic and event terms
+_PARAGRAPH = re.compile(r"\s*\n\s*")
+_SENTENCE_END = re.compile(r"(?<=[.!?؟])\s+")
 
 
 class Evidence(NamedTuple):
@@ -52,9 +68,10 @@ class Evidence(NamedTuple):
 class TopicResult:
     topics: tuple[str, ...]
     primary: str | None
-    scores: tuple[tuple[str, float], ...]  # every conflict scored above 0, strongest first
-    evidence: tuple[Evidence, ...]  # aliases behind every scored conflict
-    gated: tuple[str, ...] = ()  # conflicts with hits that did not pass the gate
+    scores: tuple[tuple[str, float], ...]  # every scored or mentioned conflict, strongest first
+    evidence: tuple[Evidence, ...]  # aliases and event terms behind every conflict in scores
+    # (conflict, why): the gate's decision on every conflict with evidence
+    decisions: tuple[tuple[str, str], ...] = ()
 
     def columns(self, taxonomy_version: str) -> dict[str, Any]:
         """The article columns of this result (see ``schema.ARTICLE_SCHEMA``)."""
@@ -65,6 +82,63 @@ class TopicResult:
             "topic_evidence": [e._asdict() for e in self.evidence],
             "topic_taxonomy": taxonomy_version,
         }
+
+
+class _Hit:
+    """The occurrences of one alias in one article: how many, their weight
+    (at most ``max_count`` of them add), and the sentences they are in."""
+
+    __slots__ = ("count", "prominent", "units", "weight")
+
+    def __init__(self) -> None:
+        self.count = 0
+        self.weight = 0.0
+        self.units: set[int] = set()
+        self.prominent = False  # in the title or the lead
+
+    def add(self, weight: float, unit: int, max_count: int, prominent: bool = False) -> None:
+        if self.count < max_count:
+            self.weight += weight
+        self.count += 1
+        self.units.add(unit)
+        self.prominent |= prominent
+
+    def merge(self, other: _Hit, max_count: int) -> None:
+        room = max(max_count - self.count, 0)
+        self.weight += other.weight * min(room, other.count) / other.count
+        self.count += other.count
+        self.units |= other.units
+
+
+class _Sentence(NamedTuple):
+    text: str
+    unit: int  # sentences one apart in a paragraph are units one apart; paragraphs are further apart
+    paragraph: int  # 0: the title
+
+
+def _sentences(title: str | None, text: str) -> Iterable[_Sentence]:
+    """The title, then the body's sentences.  "Near" is the same or the next
+    sentence of a paragraph: unit numbers leave a gap between paragraphs."""
+    yield _Sentence(title or "", 0, 0)
+    unit = 0
+    for paragraph, block in enumerate(_PARAGRAPH.split(text or ""), start=1):
+        unit += 2
+        for k, sentence in enumerate(_SENTENCE_END.split(block)):
+            yield _Sentence(sentence, unit + k, paragraph)
+        unit += k
+
+
+def _beside(units: set[int]) -> set[int]:
+    """The sentences near these: each, and the one before and after it in its paragraph."""
+    return {u + d for u in units for d in (-1, 0, 1)}
+
+
+def stem(alias: str) -> str:
+    """What two aliases must differ in to be two places, not one name in two
+    forms: the first four letters after the article (Libya and Libyan, ليبيا
+    and الليبية share theirs; Tripoli and Libya do not)."""
+    word = normalize_for_hashing(alias.removeprefix(OPTIONAL_ARTICLE))
+    return word.removeprefix(ARTICLE)[:4] if _ARABIC.search(word) else word[:4]
 
 
 class _Entry(NamedTuple):
@@ -114,13 +188,15 @@ class TopicTagger:
         index = {cid: i for i, cid in enumerate(self._ids)} | {EVERY_CONFLICT: _GLOBAL}
         self._aliases: list[Alias] = list(taxonomy.aliases)
         self._weights = dict(taxonomy.weights)
+        self._stems = [stem(a.text) for a in self._aliases]
         self._all_langs = frozenset(a.lang for a in self._aliases)
-        keyed: dict[str, dict[tuple[int, str], _Entry]] = {}
+        keyed: dict[str, dict[tuple[int, str, bool], _Entry]] = {}
         for i, alias in enumerate(self._aliases):
             entry = _Entry(index[alias.conflict], i, alias.lang, alias.tier)
             for form in surface_forms(alias.text):
-                # The first alias of a conflict to claim a form keeps it.
-                keyed.setdefault(form, {}).setdefault((entry.conflict, alias.lang), entry)
+                # The first alias of a conflict to claim a form keeps it (an event
+                # term and an off-topic term are two claims).
+                keyed.setdefault(form, {}).setdefault((entry.conflict, alias.lang, alias.tier == EVENT), entry)
         self._automaton = ahocorasick.Automaton()
         for form, entries in keyed.items():
             self._automaton.add_word(f" {form} ", (len(form) + 2, tuple(entries.values())))
@@ -140,20 +216,29 @@ class TopicTagger:
     def tag(self, title: str | None, text: str, lang: str | None = None) -> TopicResult:
         p = self.params
         langs = self.languages_for(lang)
-        # conflict -> alias -> [count, weighted sum]
-        hits: dict[int, dict[int, list[float]]] = {}
-        for segment, is_title in ((title or "", True), (text or "", False)):
-            normalized = normalize_for_hashing(segment)
+        hits: dict[int, dict[int, _Hit]] = {}  # conflict -> alias -> its occurrences
+        events: dict[int, dict[int, _Hit]] = {}  # sentence -> event term -> its occurrences
+        paragraphs: dict[int, int] = {}  # unit -> its paragraph
+        offset = 0  # normalized characters of the body before this sentence (the lead is its first lead_chars)
+        for sentence in _sentences(title, text):
+            normalized = normalize_for_hashing(sentence.text)
             if not normalized:
                 continue
+            is_title = sentence.paragraph == 0
+            paragraphs[sentence.unit] = sentence.paragraph
             for start, entries in self._spans(normalized, langs):
-                boost = p.title_boost if is_title else (p.lead_boost if start < p.lead_chars else 1.0)
+                boost = p.title_boost if is_title else (p.lead_boost if offset + start < p.lead_chars else 1.0)
                 for entry in entries:
-                    slot = hits.setdefault(entry.conflict, {}).setdefault(entry.alias, [0, 0.0])
-                    if slot[0] < p.max_count:
-                        slot[1] += self._weights[entry.tier] * boost
-                    slot[0] += 1
-        return self._score(hits)
+                    if entry.tier == EVENT:
+                        table = events.setdefault(sentence.unit, {})
+                    else:
+                        table = hits.setdefault(entry.conflict, {})
+                    table.setdefault(entry.alias, _Hit()).add(
+                        self._weights[entry.tier] * boost, sentence.unit, p.max_count, boost > 1
+                    )
+            if not is_title:
+                offset += len(normalized) + 1
+        return self._score(hits, events, paragraphs)
 
     def _spans(self, normalized: str, langs: frozenset[str]) -> list[tuple[int, tuple[_Entry, ...]]]:
         """Leftmost-longest non-overlapping alias hits as (start, entries):
@@ -175,43 +260,93 @@ class TopicTagger:
                 taken_to = last
         return kept
 
-    def _score(self, hits: dict[int, dict[int, list[float]]]) -> TopicResult:
+    def _opening(self, by_alias: dict[int, _Hit], opening_units: set[int]) -> str | None:
+        """The gate: why this conflict's evidence opens it, or None.
+
+        A core name, actor or event of the conflict opens it.  Its places
+        open it only with a term of violence or of its ending (not of
+        victims: a fire kills too): a core place when the article has such a
+        term anywhere; two distinct place or country aliases (Tripoli and
+        Libya, not Libya and Libyan) when one of them is in the sentence of
+        one, or next to it.  A district named in a harvest story, or "clashes between
+        fans" beside one country's name, opens nothing."""
+        aliases = [self._aliases[a] for a in by_alias]
+        named = sorted({a.kind for a in aliases if a.tier == "core" and a.kind != "places"})
+        if named:
+            return f"core {'/'.join(named)}"
+        if opening_units and any(a.tier == "core" for a in aliases):
+            return "core place, violence or ceasefire in the article"
+        located = [a for a in by_alias if self._aliases[a].tier in ("core", "context")]
+        if len({self._stems[a] for a in located}) > 1 and any(
+            _beside(by_alias[a].units) & opening_units for a in located
+        ):
+            return "two places, violence or ceasefire beside them"
+        return None
+
+    def _score(
+        self, hits: dict[int, dict[int, _Hit]], events: dict[int, dict[int, _Hit]], paragraphs: dict[int, int]
+    ) -> TopicResult:
         p = self.params
         off_topic = hits.pop(_GLOBAL, {})
-        off_topic_weight = sum(w for _, w in off_topic.values())
-        scored: list[tuple[str, float, int]] = []
-        gated: list[str] = []
+        off_topic_weight = sum(h.weight for h in off_topic.values())
+        opening = {u for u, terms in events.items() if any(self._aliases[a].kind in OPENING_EVENTS for a in terms)}
+        body_paragraphs = len(set(paragraphs.values()) - {0})
+        listed: list[tuple[str, float, int]] = []  # (conflict id, score, index) of every conflict in topic_scores
+        eligible: set[str] = set()  # opened and focused: may be a topic
+        decisions: list[tuple[str, str]] = []
         for conflict, by_alias in sorted(hits.items()):
-            tiers = [self._aliases[a].tier for a in by_alias]
-            if "core" not in tiers:
-                gated.append(self._ids[conflict])
+            cid = self._ids[conflict]
+            negative = sum(h.weight for a, h in by_alias.items() if self._aliases[a].tier == NEGATIVE)
+            positive = {a: h for a, h in by_alias.items() if self._aliases[a].tier != NEGATIVE}
+            own = [h for a, h in positive.items() if self._aliases[a].tier in ("core", "context")]
+            why = self._opening(positive, opening)
+            if why is None:
+                # A passing mention (a context alias alone, a place with no word
+                # of violence) is findable in topic_scores, with a small score.
+                mention = round(min(sum(h.weight for h in own) - negative - off_topic_weight, p.mention_score), 3)
+                if own and mention > 0:
+                    listed.append((cid, mention, conflict))
+                    decisions.append((cid, "mentioned in passing: not opened"))
+                else:
+                    decisions.append((cid, "not opened"))
                 continue
-            positive = sum(w for a, (_, w) in by_alias.items() if self._aliases[a].tier != NEGATIVE)
-            negative = sum(w for a, (_, w) in by_alias.items() if self._aliases[a].tier == NEGATIVE)
-            distinct = len(tiers) - tiers.count(NEGATIVE)
-            bonus = 1.0 + p.distinct_bonus * min(distinct - 1, p.max_distinct_bonus)
-            score = round(positive * bonus - negative - off_topic_weight, 3)
-            if score > 0:
-                scored.append((self._ids[conflict], score, conflict))
+            bonus = 1.0 + p.distinct_bonus * min(len(positive) - 1, p.max_distinct_bonus)
+            # Event terms weigh for a conflict in the sentences that name it and the next ones.
+            near: dict[int, _Hit] = {}
+            for unit in sorted(_beside(set().union(*(h.units for h in positive.values()))) & set(events)):
+                for a, h in events[unit].items():
+                    near.setdefault(a, _Hit()).merge(h, p.max_count)
+            by_alias.update(near)
+            weight = sum(h.weight for h in positive.values()) + sum(h.weight for h in near.values())
+            score = round(weight * bonus - negative - off_topic_weight, 3)
+            if score <= 0:
+                decisions.append((cid, f"opened ({why}), outweighed by negative terms"))
+                continue
+            listed.append((cid, score, conflict))
+            # The article keeps to it: named in the title or lead, or in a third of its paragraphs.
+            spread = {paragraphs[u] for h in own for u in h.units} - {0}
+            if any(h.prominent for h in own) or len(spread) >= p.min_spread * body_paragraphs:
+                eligible.add(cid)
+                decisions.append((cid, f"opened ({why})"))
             else:
-                gated.append(self._ids[conflict])
-        scored.sort(key=lambda s: (-s[1], s[0]))
-        top = scored[0][1] if scored else 0.0
-        topics = tuple(t for t, s, _ in scored if s >= p.min_score and s >= p.min_share * top)
-        evidence = tuple(ev for _, _, conflict in scored for ev in self._evidence(conflict, hits[conflict] | off_topic))
+                decisions.append((cid, f"opened ({why}), but named only off the title and lead: not a topic"))
+        listed.sort(key=lambda s: (-s[1], s[0]))
+        top = max((s for t, s, _ in listed if t in eligible), default=0.0)
+        topics = tuple(t for t, s, _ in listed if t in eligible and s >= p.min_score and s >= p.min_share * top)
+        evidence = tuple(ev for _, _, conflict in listed for ev in self._evidence(conflict, hits[conflict] | off_topic))
         return TopicResult(
             topics=topics,
             primary=topics[0] if topics else None,
-            scores=tuple((t, s) for t, s, _ in scored),
+            scores=tuple((t, s) for t, s, _ in listed),
             evidence=evidence,
-            gated=tuple(gated),
+            decisions=tuple(decisions),
         )
 
-    def _evidence(self, conflict: int, by_alias: dict[int, list[float]]) -> Iterable[Evidence]:
-        ordered = sorted(by_alias.items(), key=lambda kv: (-kv[1][1], self._aliases[kv[0]].text))
-        for a, (count, _) in ordered:
+    def _evidence(self, conflict: int, by_alias: dict[int, _Hit]) -> Iterable[Evidence]:
+        ordered = sorted(by_alias.items(), key=lambda kv: (-kv[1].weight, self._aliases[kv[0]].text))
+        for a, hit in ordered:
             alias = self._aliases[a]
-            yield Evidence(self._ids[conflict], alias.text, alias.tier, alias.kind, int(count))
+            yield Evidence(self._ids[conflict], alias.text, alias.tier, alias.kind, hit.count)
 
 
 @functools.cache
