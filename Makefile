@@ -45,7 +45,8 @@ $(VENV)/.installed-eval: setup.py $(LOCK) | $(PY)
 eval-dedup: $(VENV)/.installed-eval
 	$(PY) -m tests.dedup_eval.evaluate --json eval-dedup.json
 
-## eval-topics: topic tagging on the labelled set: accuracy, per-conflict P/R, confusions, hard negatives, cost
+## eval-topics: topic tagging on the labelled set, development and frozen test parts: accuracy, per-conflict P/R,
+## passing mentions, hard negatives, ANT sport/technology/culture/economy through the tagger (../shared/corpora), cost
 eval-topics: $(VENV)/.installed-test
 	$(PY) -m tests.topics_eval.evaluate --json eval-topics.json
 

@@ -1,0 +1,140 @@
+"""Pick the real articles the taxonomy was never tuned on into
+``tests/data/topics/heldout_candidates.jsonl``; run once by hand.  Labels
+are added by people reading each article (``heldout_labels.json``); both
+files are committed, so the tests never need ../shared.
+
+Two groups, neither chosen by the taxonomy's own words:
+
+* ``ant``: ANT news articles (middleEast, internationalNews) not in the
+  first set, in the order of a hash of their id: a plain random sample of
+  what the outlets publish, conflict or not.
+* ``en``: English pages of the html corpora (Zyte's benchmark, newspaper4k,
+  readability, Fundus), their publishers' own body text.  The pages that
+  name war in generic words (war, troops, killed, ...: no conflict's name)
+  and a hashed sample of the others.
+
+    python -m tests.topics_eval.pick_heldout /tmp/corp
+"""
+
+from __future__ import annotations
+
+import ast
+import html
+import json
+import re
+import sys
+from pathlib import Path
+
+from langdetect import DetectorFactory, detect
+from langdetect.lang_detect_exception import LangDetectException
+
+from tests.topics_eval.pick_articles import _read
+from transforms.core.ids import stable_hash
+
+DATA = Path(__file__).resolve().parents[1] / "data" / "topics"
+OUT = DATA / "heldout_candidates.jsonl"
+MAX_CHARS = 3000
+ANT_ARTICLES = 110
+EN_WAR, EN_OTHER = 60, 20
+# Generic words only: a page is picked for naming war, not for naming one of
+# the taxonomy's conflicts.
+_WAR = re.compile(
+    r"\b(war|troops|military|killed|airstrikes?|shelling|rebels?|militants?|ceasefire|insurgents?|bombing|"
+    r"refugees|armed forces|offensive)\b",
+    re.I,
+)
+_TAGS = re.compile(r"<[^>]+>")
+
+
+def _key(doc_id: str) -> str:
+    return stable_hash("heldout", doc_id)
+
+
+def ant(root: Path) -> list[dict]:
+    used = {json.loads(line)["id"] for line in (DATA / "ant_candidates.jsonl").read_text(encoding="utf-8").splitlines()}
+    base = root / "text-ant-arabic-news" / "v2.1-multisource"
+    paths = [p for c in ("middleEast", "internationalNews") for p in base.glob(f"*/{c}/*.txt")]
+    docs, titles = [], set()
+    for p in sorted(paths, key=lambda p: _key(p.stem)):
+        if p.stem in used:
+            continue
+        d = _read(p)
+        if len(d["text"]) < 300 or d["title"] in titles:
+            continue
+        titles.add(d["title"])
+        docs.append({**d, "lang": "ar", "group": "ant"})
+        if len(docs) == ANT_ARTICLES:
+            break
+    return docs
+
+
+def _english_pages(root: Path) -> list[dict]:
+    pages = []
+    zyte = root / "html-zyte-benchmark" / "article-extraction-benchmark"
+    for pid, truth in json.loads((zyte / "ground-truth.json").read_text(encoding="utf-8")).items():
+        pages.append({"id": f"zyte-{pid}", "url": truth.get("url", ""), "title": None, "text": truth["articleBody"]})
+    n4k = root / "html-newspaper4k" / "newspaper4k"
+    for txt in sorted(n4k.glob("*/tests/data/txt/*.txt")):
+        meta = txt.parents[1] / "metadata" / f"{txt.stem}.json"
+        title = json.loads(meta.read_text(encoding="utf-8")).get("title") if meta.exists() else None
+        pages.append(
+            {
+                "id": f"n4k-{txt.parts[-5]}-{txt.stem}",
+                "url": "",
+                "title": title,
+                "text": txt.read_text(encoding="utf-8"),
+            }
+        )
+    rdb = root / "html-readability" / "mozilla-readability" / "test" / "test-pages"
+    for case in sorted(rdb.iterdir()):
+        expected, meta = case / "expected.html", case / "expected-metadata.json"
+        if expected.exists() and meta.exists():
+            text = html.unescape(_TAGS.sub(" ", expected.read_text(encoding="utf-8")))
+            title = json.loads(meta.read_text(encoding="utf-8")).get("title")
+            pages.append(
+                {"id": f"readability-{case.name}", "url": "", "title": title, "text": re.sub(r"[ \t]+", " ", text)}
+            )
+    fundus = root / "html-fundus" / "fundus" / "tests" / "resources" / "parser" / "test_data"
+    for truth in sorted(fundus.glob("*/*.json")):
+        for version, page in json.loads(truth.read_text(encoding="utf-8")).items():
+            body = page.get("body")
+            body = ast.literal_eval(body) if isinstance(body, str) else body
+            paragraphs = [p for s in (body or {}).get("sections", []) for p in s.get("paragraphs", [])]
+            pages.append(
+                {
+                    "id": f"fundus-{truth.parent.name}-{truth.stem}-{version}",
+                    "url": "",
+                    "title": page.get("title"),
+                    "text": "\n".join(paragraphs),
+                }
+            )
+    return pages
+
+
+def english(root: Path) -> list[dict]:
+    DetectorFactory.seed = 0
+    war, other = [], []
+    for page in sorted(_english_pages(root), key=lambda p: _key(p["id"])):
+        text = re.sub(r"\n\s*\n+", "\n", page["text"]).strip()[:MAX_CHARS]
+        try:
+            if len(text) < 300 or detect(text) != "en":
+                continue
+        except LangDetectException:  # no letters at all
+            continue
+        doc = {**page, "text": text, "lang": "en", "outlet": "", "category": ""}
+        (war if _WAR.search(text) else other).append(doc)
+    return [{**d, "group": "en:war"} for d in war[:EN_WAR]] + [{**d, "group": "en:other"} for d in other[:EN_OTHER]]
+
+
+def main(argv: list[str]) -> int:
+    root = Path(argv[0])
+    picked = ant(root) + english(root)
+    with OUT.open("w", encoding="utf-8") as fh:
+        for d in picked:
+            fh.write(json.dumps(d, ensure_ascii=False) + "\n")
+    print(f"{len(picked)} articles -> {OUT}")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main(sys.argv[1:]))
