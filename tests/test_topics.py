@@ -53,7 +53,8 @@ def _write_articles(folder: Path) -> Path:
 
 
 def test_articles_land_in_date_and_topic_partitions(run_pipeline, tmp_path):
-    summary, out = run_pipeline(_write_articles(tmp_path / "in"), "--min_chars", "50")
+    # Default --min_chars: briefs of two or three sentences reach the tagger.
+    summary, out = run_pipeline(_write_articles(tmp_path / "in"))
     assert summary.balanced and summary.articles == len(PICKED)
     expected = {w["id"]: w["primary"] or "none" for w in PICKED}
     assert summary.topics == {t: list(expected.values()).count(t) for t in set(expected.values())}
@@ -83,6 +84,17 @@ def test_articles_land_in_date_and_topic_partitions(run_pipeline, tmp_path):
         f"FROM read_parquet('{glob}', hive_partitioning=true) WHERE primary_topic = 'sudan') ORDER BY 1"
     ).fetchall()
     assert ("قوات الدعم السريع",) in aliases
+    # Event terms are evidence of their own tier, and a conflict named in passing
+    # (the Karabakh brief recalls the war in Ukraine) is found over topic_scores.
+    events = con.execute(
+        f"SELECT count(*) FROM (SELECT unnest(topic_evidence) AS e FROM read_parquet('{glob}')) WHERE e.tier = 'event'"
+    ).fetchone()
+    assert events[0] > 0
+    mentioning = con.execute(
+        f"SELECT primary_topic FROM read_parquet('{glob}') "
+        "WHERE list_contains(list_transform(topic_scores, lambda s: s.topic), 'russia-ukraine')"
+    ).fetchall()
+    assert ("nagorno-karabakh",) in mentioning
 
 
 TEST_TAXONOMY = """
