@@ -102,14 +102,18 @@ def pick(root: Path) -> list[dict]:
     return list(chosen.values())
 
 
-def main(argv: list[str]) -> int:
-    picked = pick(Path(argv[0]))
-    OUT.parent.mkdir(parents=True, exist_ok=True)
-    with OUT.open("w", encoding="utf-8") as fh:
+def write_candidates(path: Path, picked: list[dict]) -> int:
+    """Write the picked articles, one JSON object a line; the exit status."""
+    path.parent.mkdir(parents=True, exist_ok=True)
+    with path.open("w", encoding="utf-8") as fh:
         for d in picked:
             fh.write(json.dumps(d, ensure_ascii=False) + "\n")
-    print(f"{len(picked)} articles -> {OUT}")
+    print(f"{len(picked)} articles -> {path}")
     return 0
+
+
+def main(argv: list[str]) -> int:
+    return write_candidates(OUT, pick(Path(argv[0])))
 
 
 if __name__ == "__main__":

@@ -28,7 +28,7 @@ from pathlib import Path
 from langdetect import DetectorFactory, detect
 from langdetect.lang_detect_exception import LangDetectException
 
-from tests.topics_eval.pick_articles import _read
+from tests.topics_eval.pick_articles import _read, write_candidates
 from transforms.core.ids import stable_hash
 
 DATA = Path(__file__).resolve().parents[1] / "data" / "topics"
@@ -128,12 +128,7 @@ def english(root: Path) -> list[dict]:
 
 def main(argv: list[str]) -> int:
     root = Path(argv[0])
-    picked = ant(root) + english(root)
-    with OUT.open("w", encoding="utf-8") as fh:
-        for d in picked:
-            fh.write(json.dumps(d, ensure_ascii=False) + "\n")
-    print(f"{len(picked)} articles -> {OUT}")
-    return 0
+    return write_candidates(OUT, ant(root) + english(root))
 
 
 if __name__ == "__main__":

@@ -1,0 +1,52 @@
+"""Attribution stage: the news agencies each article credits with its copy.
+
+The agency list travels as YAML text (read once at graph-build time), so
+workers need no file of their own; each builds its matcher in ``setup()``.
+Attribution is a pure function of an article's text and author, so results
+do not depend on bundling, runner or worker count.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from typing import Any
+
+import apache_beam as beam
+
+from transforms.common import NamedCounters, StageDoFn, timed_stage
+from transforms.core.agencies import AgencyMatcher
+from transforms.shutdown import skip_last_collection
+
+AGENCY_PREFIX = "agency."
+NO_AGENCY = "none"
+
+
+class AttributeAgenciesFn(StageDoFn):
+    STAGE = "agencies"
+
+    def __init__(self, agencies_text: str):
+        self.agencies_text = agencies_text
+
+    def setup(self) -> None:
+        super().setup()
+        self._matcher = AgencyMatcher(self.agencies_text)
+        self._counters = NamedCounters(AGENCY_PREFIX)
+        skip_last_collection()
+
+    @timed_stage
+    def process(self, article: dict[str, Any]) -> Iterator[dict[str, Any]]:
+        attribution = self._matcher.attribute(article["text"], article.get("author"))
+        for agency in attribution.agencies or (NO_AGENCY,):
+            self._counters.inc(agency)
+        yield {**article, **attribution.columns()}
+
+
+class AttributeAgencies(beam.PTransform):
+    """Articles -> the same articles with agencies, agency_credits and dateline."""
+
+    def __init__(self, agencies_text: str):
+        super().__init__()
+        self.agencies_text = agencies_text
+
+    def expand(self, articles):
+        return articles | "Attribute" >> beam.ParDo(AttributeAgenciesFn(self.agencies_text))
