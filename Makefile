@@ -4,7 +4,7 @@ VENV   := .venv
 PY     := $(VENV)/bin/python
 PIP    := $(PY) -m pip install --quiet --disable-pip-version-check
 
-.PHONY: run test lint clean eval-dedup eval-topics eval-extract bench plan lock template-metadata
+.PHONY: run test lint clean eval-dedup eval-topics eval-extract eval-agencies report bench plan lock template-metadata
 
 # requirements.lock and the Dataflow image are for this Python.
 LOCK_PYTHON := 3.11
@@ -50,6 +50,19 @@ eval-dedup: $(VENV)/.installed-eval
 eval-topics: $(VENV)/.installed-test
 	$(PY) -m tests.topics_eval.evaluate --json eval-topics.json
 
+## eval-agencies: wire-agency attribution against 140 articles labelled by reading (development and frozen test parts)
+eval-agencies: $(VENV)/.installed-test
+	$(PY) -m tests.agencies_eval.evaluate --json eval-agencies.json
+
+## report: the pipeline on a fixed week of ANT articles from five outlets (../shared/corpora), then report.html
+CORPORA ?= ../shared/corpora
+report: $(VENV)/.installed-run
+	rm -rf .report && mkdir -p .report
+	$(CORPORA)/unpack .report/corpora text-ant-arabic-news > /dev/null
+	$(PY) -m tests.report_demo.ant_week .report/corpora .report/ant-week.jsonl
+	$(PY) -m pipeline.run --input .report/ant-week.jsonl --output .report/out
+	$(PY) -m pipeline.cli report .report/out --html report.html
+
 ## eval-extract: body, headline, publication day and time against the publishers' ground truth (Zyte benchmark,
 ## Fundus and trafilatura's pages from ../shared/corpora), beside bare trafilatura, and the per-page cost of extraction
 eval-extract: $(VENV)/.installed-test
@@ -86,4 +99,4 @@ lint: $(VENV)/.installed-test
 	$(PY) -m ruff format --check .
 
 clean:
-	rm -rf out/ plan/ .bench/ .pytest_cache build *.egg-info eval-dedup.json eval-topics.json eval-extract.json
+	rm -rf out/ plan/ .bench/ .report/ report.html .pytest_cache build *.egg-info eval-dedup.json eval-topics.json eval-extract.json eval-agencies.json

@@ -37,6 +37,9 @@ EXTRAS_REQUIRE = {
         "pytest-httpserver>=1.0",
         "duckdb>=1.0",
         "ruff>=0.6",
+        # The report page is checked in Debian's Chromium (the browser itself
+        # is installed by the test, not downloaded by Playwright).
+        "playwright>=1.40",
     ],
     # Baselines of `make eval-dedup` only; the pipeline does not use it.
     "eval": ["datasketch>=1.6"],

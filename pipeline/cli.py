@@ -2,8 +2,8 @@
 
 ``newsbeam run --input PATH --output DIR [any Beam option]`` runs the
 pipeline; every flag after ``run`` goes to Beam's option parser unchanged.
-``newsbeam plan``, ``newsbeam replay``, ``newsbeam publish`` and ``newsbeam
-tag`` are described in their modules.
+``newsbeam plan``, ``newsbeam replay``, ``newsbeam publish``, ``newsbeam
+tag`` and ``newsbeam report`` are described in their modules.
 """
 
 from __future__ import annotations
@@ -17,6 +17,7 @@ from pathlib import Path
 from pipeline import plan as plan_module
 from pipeline import publish as publish_module
 from pipeline import replay as replay_module
+from pipeline import report as report_module
 from pipeline import run as run_module
 from pipeline import tag as tag_module
 
@@ -36,6 +37,9 @@ commands:
           job reading --input_subscription; honours PUBSUB_EMULATOR_HOST)
   tag     FILE [--title T] [--lang L] [--taxonomy YAML] [--json]
           tag one saved page or text file with conflict topics, and say why
+  report  OUTPUT --html report.html
+          one self-contained HTML page about an output: coverage per day and
+          conflict, the most syndicated stories, outlets, rejects, counts
 """
 
 
@@ -88,6 +92,8 @@ def _dispatch(args: list[str]) -> int:
         return publish_module.main(rest)
     if command == "tag":
         return tag_module.main(rest)
+    if command == "report":
+        return report_module.main(rest)
     print(f"newsbeam: unknown command {command!r}\n\n{USAGE}", file=sys.stderr)
     return 2
 

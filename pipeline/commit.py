@@ -146,11 +146,13 @@ def staged_state_files(staging: str) -> list[str]:
     return [relative(f, staging) for f in files_under(FileSystems.join(staging, STATE_FOLDER))]
 
 
-def append_in(staging: str, output: str, tables: tuple[str, ...], run_log: str) -> None:
+def append_in(staging: str, output: str, tables: tuple[str, ...], run_log: str, replaced: tuple[str, ...] = ()) -> None:
     """Add the staged run to ``output``: its table files into their
     partitions (refused if a file of that name is there already: nothing is
-    replaced), its state files over the old ones, ``_summary.json``, and
-    last its run log (``run_log``, relative to both folders).  If a move
+    replaced), its state files and the ``replaced`` files (derived tables
+    rebuilt whole, relative to both folders) over the old ones,
+    ``_summary.json``, and last its run log (``run_log``, relative to both
+    folders).  If a move
     fails, the moves done are undone, the old state files put back."""
     aside = FileSystems.join(staging, ".previous")
     added = staged_table_files(staging, tables)
@@ -164,7 +166,7 @@ def append_in(staging: str, output: str, tables: tuple[str, ...], run_log: str) 
             src, dst = FileSystems.join(staging, name), FileSystems.join(output, name)
             move(src, dst)
             moves.append((src, dst))
-        for name in [*staged_state_files(staging), SUMMARY_FILE, run_log]:
+        for name in [*staged_state_files(staging), *replaced, SUMMARY_FILE, run_log]:
             src, dst = FileSystems.join(staging, name), FileSystems.join(output, name)
             if not present(src):
                 continue

@@ -6,7 +6,7 @@ read is ``pipeline.resolve``'s.  ``build_pipeline(p, options)`` does both
 for callers that hold options.
 
 Step labels are stable (Dataflow's ``--update`` matches steps by name):
-Read, Extract, DetectLanguage, TagTopics, Dedup, WriteArticles,
+Read, Extract, DetectLanguage, TagTopics, AttributeAgencies, Dedup, WriteArticles,
 WriteDuplicates, CollectRejects, RejectRows, WriteRejects; a batch run
 also has ReadDedupState and WriteDedupState (its memory across runs).
 """
@@ -31,6 +31,7 @@ from pipeline.resolve import (
     Source,
     resolve,
 )
+from transforms.agencies import AttributeAgencies
 from transforms.common import (
     ARTICLE_FILES,
     ARTICLE_ROWS,
@@ -181,6 +182,7 @@ def wire(p: beam.Pipeline, plan: RunPlan, source: beam.PTransform | None = None)
     )
     articles = extracted["articles"] | "DetectLanguage" >> DetectLanguage(plan.language)
     articles = articles | "TagTopics" >> TagTopics(plan.topics.taxonomy_text, plan.topics.scoring)
+    articles = articles | "AttributeAgencies" >> AttributeAgencies(plan.topics.agencies_text)
     # --no_dedup still tells apart the records that share a URL.
     stage = Deduplicate if plan.deduplicate else SingleStories
     # A batch run starts from what earlier runs of the output kept, and keeps what the next needs.

@@ -25,6 +25,7 @@ from apache_beam.options.pipeline_options import GoogleCloudOptions, PipelineOpt
 
 from pipeline.commit import LOCK_FILE, RUNS_FOLDER, STATE_FOLDER, append_file_name, new_run_id
 from pipeline.options import NewsbeamOptions, validate, validate_dataflow
+from transforms.core.agencies import packaged_agencies_text
 from transforms.core.feeds import parse_feed_list
 from transforms.core.fetch import FetchPolicy, parse_networks
 from transforms.core.manifest import MANIFEST_NAME, ManifestError, check_rows
@@ -124,10 +125,12 @@ class Extraction:
 @dataclass(frozen=True)
 class Topics:
     """The taxonomy's YAML text (read and checked here, so workers need no
-    file of their own) and the score's parameters."""
+    file of their own) and the score's parameters; the agency list's YAML
+    text, for attribution."""
 
     taxonomy_text: str = field(repr=False)
     scoring: ScoringParams
+    agencies_text: str = field(repr=False, default_factory=packaged_agencies_text)
 
 
 @dataclass(frozen=True)

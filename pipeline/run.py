@@ -40,6 +40,8 @@ from pipeline.commit import (
 from pipeline.graph import TABLE_SPECS, TABLES, wire
 from pipeline.options import NewsbeamOptions, beam_help, check_flags, endless, is_dataflow, run_help
 from pipeline.resolve import STAGING_PREFIX, TEMP_FOLDER, RunPlan, by_count, resolve, temp_root
+from pipeline.stories import STORIES, STORIES_FILE, write_stories
+from transforms.agencies import AGENCY_PREFIX, NO_AGENCY
 from transforms.common import (
     ALREADY_INGESTED,
     ARTICLE_FILES,
@@ -61,7 +63,7 @@ from transforms.write import BATCH_FILE
 _LOG = logging.getLogger(__name__)
 
 # What a run without --append replaces in --output (other files the user keeps there stay).
-OWN_NAMES = (*TABLES, SUMMARY_FILE, STATE_FOLDER, RUNS_FOLDER, TEMP_FOLDER)
+OWN_NAMES = (*TABLES, STORIES, SUMMARY_FILE, STATE_FOLDER, RUNS_FOLDER, TEMP_FOLDER)
 # --runner values that mean Beam's DirectRunner, which local_runner pins.
 DIRECT_RUNNERS = (None, "DirectRunner", "SwitchingDirectRunner")
 
@@ -94,6 +96,8 @@ class Summary:
     extracted_by: dict[str, int] = field(default_factory=dict)
     dedup: dict[str, int] = field(default_factory=dict)
     topics: dict[str, int] = field(default_factory=dict)
+    agencies: dict[str, int] = field(default_factory=dict)  # articles and duplicates credited to each
+    stories: int | None = None  # rows of the stories table a batch run wrote (None: none written)
     # Seconds spent in each stage's own code, summed over workers.
     stage_seconds: dict[str, float] = field(default_factory=dict)
     # Handed to Dataflow and not waited for (a streaming job), or only
@@ -130,6 +134,8 @@ class Summary:
             f"  duplicates        {_known(self.duplicates)}  under {FileSystems.join(output, 'duplicates')}",
             f"  rejects           {_known(self.rejects)}  under {FileSystems.join(output, 'rejects')}",
         ]
+        if self.stories is not None:
+            lines.append(f"  stories           {self.stories}  in {FileSystems.join(output, STORIES_FILE)}")
         if self.ignored_fields:
             fields = ", ".join(f"{k} {v}" for k, v in sorted(self.ignored_fields.items()))
             lines.append(f"  fields ignored    {fields}  (could not be read; the records are kept without them)")
@@ -148,6 +154,9 @@ class Summary:
         if self.topics:
             topics = sorted(self.topics.items(), key=lambda kv: (-kv[1], kv[0]))
             lines.append("  primary topics    " + ", ".join(f"{k} {v}" for k, v in topics))
+        if self.agencies:
+            credited = sorted(self.agencies.items(), key=lambda kv: (-kv[1], kv[0]))
+            lines.append("  agency copy       " + ", ".join(f"{k} {v}" for k, v in credited) + "  (records credited)")
         if self.stage_seconds:
             stages = sorted(self.stage_seconds.items(), key=lambda kv: -kv[1])
             lines.append("  time in stages    " + ", ".join(f"{k} {_seconds(v)}" for k, v in stages))
@@ -228,6 +237,8 @@ def summarize(result, elapsed: float) -> Summary:
             summary.dedup[name.removeprefix("dedup.")] = value
         elif name.startswith(TOPICS_PREFIX) and value:
             summary.topics[name.removeprefix(TOPICS_PREFIX)] = value
+        elif name.startswith(AGENCY_PREFIX) and value and name != AGENCY_PREFIX + NO_AGENCY:
+            summary.agencies[name.removeprefix(AGENCY_PREFIX)] = value
         elif name.startswith("extracted.") and value:
             summary.extracted_by[name.removeprefix("extracted.")] = value
         elif name.startswith(STAGE_TIME_PREFIX) and value:
@@ -523,6 +534,8 @@ def _run_built(p: beam.Pipeline, options: PipelineOptions, source, plan: RunPlan
             # Nothing is in the output already without prior state; with it, no row says.
             known = 0 if out.state_in is None else None
             summary = summarize_tables(tables, planned, summary.state, summary.elapsed_seconds, known)
+        if staging:  # a batch run: the stories of the whole output, this run's rows with the earlier ones
+            summary.stories = write_stories(tables, [tables, out.output] if out.append else [tables])
         saved = asdict(summary)
         del saved["read_nothing"]
         write_json(FileSystems.join(tables, SUMMARY_FILE), saved)
@@ -530,7 +543,7 @@ def _run_built(p: beam.Pipeline, options: PipelineOptions, source, plan: RunPlan
             log_name = FileSystems.join(RUNS_FOLDER, f"{record.run_id}.json")
             write_json(FileSystems.join(staging, log_name), run_log(record, summary, plan, staging))
             if out.append:
-                append_in(staging, out.output, TABLES, log_name)
+                append_in(staging, out.output, TABLES, log_name, replaced=(STORIES_FILE,))
             else:
                 swap_in(staging, out.output, OWN_NAMES)
     print(summary.render(opts.output))

@@ -165,6 +165,7 @@ def test_old_tables_stay_until_the_new_ones_land(old, monkeypatch):
         "articles",
         "duplicates",
         "rejects",
+        "stories",
         "_summary.json",
         "_runs",
         "_state",

@@ -54,7 +54,7 @@ STREAMING_JOB = [
     "--output", f"{BUCKET}/newsbeam", "--job_name", "newsbeam-plan-test",
 ]  # fmt: skip
 STAGES = [
-    "Read", "Extract", "DetectLanguage", "TagTopics", "Dedup",
+    "Read", "Extract", "DetectLanguage", "TagTopics", "AttributeAgencies", "Dedup",
     "WriteArticles", "WriteDuplicates", "CollectRejects", "RejectRows", "WriteRejects",
 ]  # fmt: skip
 

@@ -154,6 +154,6 @@ def test_summary_is_written_next_to_the_tables(run_pipeline):
     saved = json.loads((out / "_summary.json").read_text())
     assert saved["articles"] == 5 and saved["languages"] == {"ar": 5}
     # Every stage's own time is counted, for `make bench` and the Dataflow UI.
-    assert set(saved["stage_seconds"]) == {"read", "extract", "language", "topics", "dedup", "write"}
+    assert set(saved["stage_seconds"]) == {"read", "extract", "language", "topics", "agencies", "dedup", "write"}
     assert not (out / ".newsbeam-tmp").exists()  # temporary files cleaned up
     assert PINNED_INGEST.startswith(str(read_table(out).column("ingested_at")[0].as_py().date()))

@@ -212,7 +212,7 @@ def test_wiring_reads_no_file_and_no_option(tmp_path, folder, monkeypatch):
     outputs = wire(p, plan)
     assert set(outputs) >= {"articles", "duplicates", "rejects"}
     labels = {t.full_label for t in p.transforms_stack[0].parts}
-    assert labels == {"Read", "Extract", "DetectLanguage", "TagTopics", "Dedup", "WriteArticles",
+    assert labels == {"Read", "Extract", "DetectLanguage", "TagTopics", "AttributeAgencies", "Dedup", "WriteArticles",
                       "WriteDuplicates", "CollectRejects", "RejectRows", "WriteRejects",
                       "ReadDedupState", "NewRejects", "GatherStateRows", "WriteDedupState"}  # fmt: skip
 

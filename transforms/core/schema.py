@@ -31,6 +31,14 @@ TOPIC_EVIDENCE = pa.struct(
     ]
 )
 
+AGENCY_CREDIT = pa.struct(
+    [
+        pa.field("agency", pa.string(), nullable=False),
+        pa.field("where", pa.string(), nullable=False),
+        pa.field("text", pa.string(), nullable=False),
+    ]
+)
+
 ARTICLE_SCHEMA = pa.schema(
     [
         pa.field("doc_id", pa.string(), nullable=False),
@@ -41,6 +49,9 @@ ARTICLE_SCHEMA = pa.schema(
         pa.field("outlet", pa.string()),
         pa.field("title", pa.string()),
         pa.field("author", pa.string()),
+        pa.field("agencies", pa.list_(pa.field("item", pa.string(), nullable=False)), nullable=False),
+        pa.field("agency_credits", pa.list_(pa.field("item", AGENCY_CREDIT, nullable=False)), nullable=False),
+        pa.field("dateline", pa.string()),
         pa.field("text", pa.string(), nullable=False),
         pa.field("lang", pa.string()),
         pa.field("lang_prob", pa.float64()),
@@ -70,6 +81,28 @@ DUPLICATE_SCHEMA = (
     ARTICLE_SCHEMA.append(pa.field("duplicate_of", pa.string(), nullable=False))
     .append(pa.field("similarity", pa.float64(), nullable=False))
     .append(pa.field("duplicate_kind", pa.string(), nullable=False))
+)
+
+# One row per story (see transforms.core.stories): not partitioned, rebuilt
+# from articles and duplicates after every batch run.
+_STRINGS = pa.list_(pa.field("item", pa.string(), nullable=False))
+STORY_SCHEMA = pa.schema(
+    [
+        pa.field("story_id", pa.string(), nullable=False),
+        pa.field("first_doc_id", pa.string(), nullable=False),
+        pa.field("first_outlet", pa.string()),
+        pa.field("primary_topic", pa.string()),
+        pa.field("title", pa.string()),
+        pa.field("lead", pa.string(), nullable=False),
+        pa.field("first_event_time", TIMESTAMP, nullable=False),
+        pa.field("last_event_time", TIMESTAMP, nullable=False),
+        pa.field("spread_minutes", pa.float64(), nullable=False),
+        pa.field("copies", pa.int32(), nullable=False),
+        pa.field("outlets", _STRINGS, nullable=False),
+        pa.field("outlet_count", pa.int32(), nullable=False),
+        pa.field("agencies", _STRINGS, nullable=False),
+        pa.field("languages", _STRINGS, nullable=False),
+    ]
 )
 
 REJECT_SCHEMA = pa.schema(
