@@ -26,7 +26,7 @@ import sys
 from collections import Counter
 from collections.abc import Iterable
 from dataclasses import dataclass, field
-from datetime import datetime
+from datetime import datetime, timedelta
 
 from apache_beam.io.filesystems import FileSystems
 
@@ -66,6 +66,7 @@ class Figures:
     rejects_by: list[dict] = field(default_factory=list)  # stage, reason, count, example
     counts: dict[str, int] | None = None  # the runs' own counts (records in, ...), summed over runs
     runs: int = 0
+    stale_stories: bool = False  # stories/stories.parquet disagreed with the tables
 
 
 def _day(at: datetime) -> str:
@@ -95,6 +96,8 @@ def collect(output: str) -> Figures:
     """The figures of the output at ``output``."""
     if not is_remote(output) and not os.path.isdir(output):
         raise ReportError(f"{output!r} is not a folder")
+    if is_remote(output) and not FileSystems.match([FileSystems.join(output, "**")])[0].metadata_list:
+        raise ReportError(f"{output!r} holds nothing")
     figures = Figures(output=output)
     stories_path = FileSystems.join(output, STORIES_FILE)
     written = FileSystems.exists(stories_path)
@@ -104,8 +107,10 @@ def collect(output: str) -> Figures:
     outlet_rows: Counter = Counter()
     outlet_agency: Counter = Counter()
     duplicate_rows: list[dict] = []
+    copies: Counter = Counter()  # story_id -> its rows in the tables
     for table in ("articles", "duplicates"):
         for row in rows_of(table_files(output, table), columns):
+            copies[row["story_id"]] += 1
             if not written:
                 builder.add(row)
             outlet = row["outlet"] or "(unknown)"
@@ -119,9 +124,17 @@ def collect(output: str) -> Figures:
             else:
                 figures.duplicates += 1
                 duplicate_rows.append({"story_id": row["story_id"], "outlet": outlet})
-    if written:
-        figures.stories = list(rows_of([stories_path], _STORY_COLUMNS))
+    stored = list(rows_of([stories_path], _STORY_COLUMNS)) if written else None
+    if stored is not None and {s["story_id"]: s["copies"] for s in stored} == dict(copies):
+        figures.stories = stored
     else:
+        # No stories table (an endless job's output), or one that disagrees with the tables
+        # (files removed by hand): the page's stories are built from the tables themselves.
+        figures.stale_stories = stored is not None
+        if stored is not None:
+            builder = StoryBuilder()
+            for table in ("articles", "duplicates"):
+                builder.add_all(rows_of(table_files(output, table), _ROW_COLUMNS))
         figures.stories = builder.rows()
     first_outlet = {s["story_id"]: s["first_outlet"] or "(unknown)" for s in figures.stories}
     copied: Counter = Counter(d["outlet"] for d in duplicate_rows if first_outlet.get(d["story_id"]) != d["outlet"])
@@ -172,15 +185,29 @@ def _spread(minutes: float) -> str:
     return f"{minutes / 1440:.1f} days"
 
 
+def _calendar(days: list[str], longest: int = 400) -> list[str]:
+    """Every day from the first to the last, so a gap in coverage shows as
+    one; the days with data alone when the span is longer than ``longest``."""
+    first, last = datetime.fromisoformat(days[0]), datetime.fromisoformat(days[-1])
+    span = (last - first).days
+    if span > longest:
+        return days
+    return [(first + timedelta(days=k)).strftime("%Y-%m-%d") for k in range(span + 1)]
+
+
 def stacked_chart(chart_id: str, counts: Counter, title: str) -> str:
     """A stacked bar chart (inline SVG) of (day, series) -> count, with its legend."""
     if not counts:
         return f'<p class="empty" id="{chart_id}">No articles.</p>'
-    days = sorted({d for d, _ in counts})
+    days = _calendar(sorted({d for d, _ in counts}))
     series = sorted({s for _, s in counts}, key=lambda s: (-sum(n for (_, t), n in counts.items() if t == s), s))
     colour = {s: PALETTE[i % len(PALETTE)] for i, s in enumerate(series)}
     totals = {d: sum(counts[(d, s)] for s in series) for d in days}
     top = max(totals.values())
+    if len(days) <= 31:
+        labelled = set(days)
+    else:
+        labelled = set(days[:: max(1, len(days) // 20)])
     bar, gap, height, left, bottom = max(4, min(36, 900 // len(days))), 4, 220, 44, 60
     width = left + len(days) * (bar + gap) + 70  # room for the last day's slanted label
     parts = [
@@ -204,7 +231,7 @@ def stacked_chart(chart_id: str, counts: Counter, title: str) -> str:
                 f'<rect class="bar" x="{x}" y="{y:.1f}" width="{bar}" height="{h:.1f}" fill="{colour[s]}" '
                 f'data-day="{day}" data-series="{_e(s)}" data-count="{n}"><title>{day} {_e(s)}: {n}</title></rect>'
             )
-        if len(days) <= 31 or i % max(1, len(days) // 20) == 0:
+        if day in labelled:
             parts.append(
                 f'<text class="axis" transform="translate({x + bar / 2:.1f},{height + 12}) rotate(55)">{day}</text>'
             )
@@ -240,7 +267,7 @@ def _bidi(value: object, cls: str = "") -> str:
 def render(figures: Figures) -> str:
     stories = sorted(
         (s for s in figures.stories if s["copies"] > 1),
-        key=lambda s: (-s["copies"], -s["outlet_count"], s["first_event_time"], s["story_id"]),
+        key=lambda s: (-s["outlet_count"], -s["copies"], s["first_event_time"], s["story_id"]),
     )[:TOP_STORIES]
     story_rows = [
         [
@@ -287,6 +314,15 @@ def render(figures: Figures) -> str:
         f'<li>stories <b id="n-stories">{len(figures.stories)}</b>, of which with more than one copy '
         f'<b id="n-syndicated">{syndicated}</b></li></ul>'
     )
+    stale = (
+        '<p class="warn" id="stale-stories">stories/stories.parquet disagrees with the tables (files removed by '
+        "hand?); the stories here are built from the tables. The next batch run rewrites it.</p>"
+        if figures.stale_stories
+        else ""
+    )
+    shown = (
+        f" (the {TOP_OUTLETS} with most rows of {len(figures.outlets)})" if len(figures.outlets) > TOP_OUTLETS else ""
+    )
     conflicts = Counter({k: n for k, n in figures.by_day_topic.items() if k[1] != NO_TOPIC})
     unrelated = sum(n for k, n in figures.by_day_topic.items() if k[1] == NO_TOPIC)
     days = sorted({d for d, _ in figures.by_day_topic})
@@ -305,8 +341,9 @@ def render(figures: Figures) -> str:
 {stacked_chart("chart-languages", figures.by_day_lang, "Articles per day by language")}
 </section>
 <section id="stories"><h2>Most syndicated stories</h2>
-<p>Stories with more than one copy, most copies first. A copy is a row of the story in articles or duplicates,
-the first included; time to spread is from the first copy to the last.</p>
+<p>Stories with more than one copy, those on most outlets first, then most copies. A copy is a row of the story
+in articles or duplicates, the first included (a re-read of the same URL too); time to spread is from the first
+copy to the last.</p>{stale}
 {
         _table(
             "top-stories",
@@ -326,8 +363,8 @@ the first included; time to spread is from the first copy to the last.</p>
     }
 </section>
 <section id="outlets"><h2>Outlets</h2>
-<p>Rows per outlet in articles and duplicates; agency copy: rows crediting a news agency; copies another outlet:
-duplicates whose story another outlet published first.</p>
+<p>Rows per outlet in articles and duplicates{shown}; agency copy: rows crediting a news agency; copies another
+outlet: duplicates whose story another outlet published first.</p>
 {_table("outlet-table", ("outlet", "rows", "agency copy", "copies another outlet"), outlet_rows, "No articles.")}
 </section>
 <section id="rejects"><h2>Rejects</h2>
@@ -347,6 +384,7 @@ td.headline { max-width: 460px; } .empty { color: #777; font-style: italic; }
 figure { margin: 16px 0; overflow-x: auto; } figcaption { font-weight: 600; margin-bottom: 6px; }
 .axis { font-size: 10px; fill: #555; }
 .legend { list-style: none; padding: 0; display: flex; flex-wrap: wrap; gap: 12px; }
+.warn { background: #fff3cd; padding: 6px 10px; }
 .swatch { display: inline-block; width: 12px; height: 12px; margin-right: 4px; vertical-align: middle; }
 .counts { list-style: none; padding: 0; display: flex; gap: 24px; flex-wrap: wrap; } code { background: #f3f3f3; }
 """

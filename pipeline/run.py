@@ -96,7 +96,8 @@ class Summary:
     extracted_by: dict[str, int] = field(default_factory=dict)
     dedup: dict[str, int] = field(default_factory=dict)
     topics: dict[str, int] = field(default_factory=dict)
-    agencies: dict[str, int] = field(default_factory=dict)  # articles and duplicates credited to each
+    # Records credited to each agency, counted as they are read (before dedup: an already-ingested record too).
+    agencies: dict[str, int] = field(default_factory=dict)
     stories: int | None = None  # rows of the stories table a batch run wrote (None: none written)
     # Seconds spent in each stage's own code, summed over workers.
     stage_seconds: dict[str, float] = field(default_factory=dict)
@@ -156,7 +157,9 @@ class Summary:
             lines.append("  primary topics    " + ", ".join(f"{k} {v}" for k, v in topics))
         if self.agencies:
             credited = sorted(self.agencies.items(), key=lambda kv: (-kv[1], kv[0]))
-            lines.append("  agency copy       " + ", ".join(f"{k} {v}" for k, v in credited) + "  (records credited)")
+            lines.append(
+                "  agency copy       " + ", ".join(f"{k} {v}" for k, v in credited) + "  (records read, before dedup)"
+            )
         if self.stage_seconds:
             stages = sorted(self.stage_seconds.items(), key=lambda kv: -kv[1])
             lines.append("  time in stages    " + ", ".join(f"{k} {_seconds(v)}" for k, v in stages))

@@ -14,15 +14,19 @@ from __future__ import annotations
 from collections.abc import Iterator
 
 import pyarrow as pa
+import pyarrow.compute as pc
 import pyarrow.parquet as pq
 from apache_beam.io.filesystems import FileSystems
 
 from transforms.core.schema import STORY_SCHEMA
-from transforms.core.stories import COLUMNS, StoryBuilder
+from transforms.core.stories import COLUMNS, LEAD_CHARS, StoryBuilder
 
 STORIES = "stories"
 STORIES_FILE = f"{STORIES}/stories.parquet"
 SOURCE_TABLES = ("articles", "duplicates")
+BATCH_ROWS = 8192
+# Of a text, the lead and a margin (lead() collapses runs of whitespace first).
+TEXT_CHARS = 4 * LEAD_CHARS
 
 
 def table_files(root: str, table: str) -> list[str]:
@@ -34,12 +38,16 @@ def table_files(root: str, table: str) -> list[str]:
 
 def rows_of(paths: list[str], columns: tuple[str, ...] = COLUMNS) -> Iterator[dict]:
     """The rows of these files, with ``columns`` (None where a file, written
-    by an older version, lacks one)."""
+    by an older version, lacks one).  ``text`` is cut to what a story's lead
+    needs before it becomes Python strings."""
     for path in paths:
         with FileSystems.open(path) as fh:
             parquet = pq.ParquetFile(fh)
             present = [c for c in columns if c in parquet.schema_arrow.names]
-            for batch in parquet.iter_batches(columns=present):
+            for batch in parquet.iter_batches(columns=present, batch_size=BATCH_ROWS):
+                if "text" in present:
+                    cut = pc.utf8_slice_codeunits(batch.column("text"), 0, TEXT_CHARS)
+                    batch = batch.set_column(present.index("text"), "text", cut)
                 for row in batch.to_pylist():
                     yield {c: row.get(c) for c in columns}
 

@@ -6,6 +6,7 @@ pyarrow and DuckDB), and the report page checked in headless Chromium
 from __future__ import annotations
 
 import base64
+import json
 import os
 import shutil
 import subprocess
@@ -140,6 +141,9 @@ def _open(chromium: str, page_path: Path):
                 return {
                     articles: num("n-articles"), duplicates: num("n-duplicates"), rejects: num("n-rejects"),
                     stories: num("n-stories"), noConflict: num("n-no-conflict"),
+                    days: [...new Set([...document.querySelectorAll("#chart-languages rect.bar")].map(
+                        (r) => r.dataset.day))],
+                    stale: !!document.getElementById("stale-stories"),
                     topicBars: sum("#chart-topics rect.bar"), languageBars: sum("#chart-languages rect.bar"),
                     copies: cells("top-stories", 0).map(Number), outlets: cells("outlet-table", 0),
                     outletRows: cells("outlet-table", 1).map(Number), reasons: cells("reject-table", 1),
@@ -183,7 +187,8 @@ def test_the_report_page_shows_the_outputs_numbers_in_a_browser(run_pipeline, ch
     assert found["conservation"] == "true"
     con = duckdb.connect()
     top = con.execute(
-        f"SELECT copies FROM read_parquet('{out}/stories/stories.parquet') WHERE copies > 1 ORDER BY copies DESC"
+        f"SELECT copies FROM read_parquet('{out}/stories/stories.parquet') WHERE copies > 1 "
+        "ORDER BY outlet_count DESC, copies DESC, first_event_time, story_id"
     ).fetchall()
     assert found["copies"] == [c for (c,) in top][:25] and found["stories"] == summary.stories
     by_outlet = dict(
@@ -195,6 +200,7 @@ def test_the_report_page_shows_the_outputs_numbers_in_a_browser(run_pipeline, ch
     )
     assert dict(zip(found["outlets"], found["outletRows"], strict=True)) == by_outlet
     assert found["rtl"]  # Arabic headlines read right to left
+    assert not found["stale"]
     assert colours["distinct"] > 20 and colours["ink"] > 0.01
 
 
@@ -228,6 +234,35 @@ def test_the_report_of_a_replayed_output_with_or_without_its_stories_table(chrom
     assert messages == [] and requests == [page.as_uri()]
     articles = read_table(out).num_rows
     assert found == written and found["articles"] == articles == found["stories"] and max(found["copies"]) >= 5
+
+
+def test_a_stories_table_that_disagrees_with_the_tables_is_not_shown(run_pipeline, chromium, tmp_path):
+    summary, out = run_pipeline(SAMPLE)
+    for path in (out / "duplicates").rglob("*.parquet"):  # a rollback by hand that forgot the stories table
+        path.unlink()
+    page = tmp_path / "stale.html"
+    assert _cli("report", str(out), "--html", str(page), cwd=tmp_path).returncode == 0
+    found, _, messages, _ = _open(chromium, page)
+    assert messages == [] and found["stale"] and found["duplicates"] == 0
+    assert found["copies"] == [] and found["stories"] == summary.articles  # built from the articles left
+
+
+def test_the_charts_show_every_day_between_the_first_and_the_last(run_pipeline, chromium, tmp_path):
+    folder = tmp_path / "in"
+    folder.mkdir()
+    lines = SAMPLE.read_text(encoding="utf-8").splitlines()
+    moved = [json.loads(line) for line in lines[:3]]
+    for k, row in enumerate(moved):  # three articles, ten days apart: the days between have no bar
+        row["published"] = f"2018-05-{1 + 10 * k:02d}T12:00:00+00:00"
+        row["url"] = f"https://example.org/spread/{k}"
+    (folder / "a.jsonl").write_text("\n".join(json.dumps(r, ensure_ascii=False) for r in moved) + "\n", "utf-8")
+    _, out = run_pipeline(folder)
+    page = tmp_path / "days.html"
+    assert _cli("report", str(out), "--html", str(page), cwd=tmp_path).returncode == 0
+    found, _, messages, _ = _open(chromium, page)
+    assert messages == [] and found["days"] == ["2018-05-01", "2018-05-11", "2018-05-21"]
+    html = page.read_text(encoding="utf-8")
+    assert html.count(">2018-05-") >= 21  # the axis names every day, the empty ones too
 
 
 def test_report_refuses_a_missing_output_or_a_folder_as_the_page(tmp_path):

@@ -35,7 +35,7 @@ class AttributeAgenciesFn(StageDoFn):
 
     @timed_stage
     def process(self, article: dict[str, Any]) -> Iterator[dict[str, Any]]:
-        attribution = self._matcher.attribute(article["text"], article.get("author"))
+        attribution = self._matcher.attribute(article["text"], article.get("author"), article.get("outlet"))
         for agency in attribution.agencies or (NO_AGENCY,):
             self._counters.inc(agency)
         yield {**article, **attribution.columns()}

@@ -59,7 +59,7 @@ def evaluate(matcher: AgencyMatcher | None = None) -> list[Outcome]:
     matcher = matcher or AgencyMatcher()
     outcomes = []
     for doc, label in load():
-        result = matcher.attribute(doc["text"], doc.get("author"))
+        result = matcher.attribute(doc["text"], doc.get("author"), doc.get("outlet"))
         gold_where: dict[str, set] = {}
         for c in label["credited"]:
             gold_where.setdefault(c["agency"], set()).add(c["where"])

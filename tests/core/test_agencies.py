@@ -42,8 +42,10 @@ def test_a_dateline_after_captions_is_still_found():
 
 
 def test_the_outlets_own_dateline_gives_a_place_and_no_agency():
-    result = _attr("دبي، الإمارات العربية المتحدة (CNN)-- أعلنت السلطات اليوم")
+    result = MATCHER.attribute("دبي، الإمارات العربية المتحدة (CNN)-- أعلنت السلطات اليوم", outlet="CNN Arabic")
     assert result.agencies == () and result.dateline == "دبي، الإمارات العربية المتحدة"
+    # Without the outlet, a bracket that is no agency opens no dateline: "(جنوب فرنسا) -" is running text.
+    assert _attr("دبي، الإمارات العربية المتحدة (CNN)-- أعلنت السلطات اليوم").dateline is None
     caps = _attr("LONDON — The government said on Monday it would act.")
     assert caps.agencies == () and caps.dateline == "LONDON"
 
@@ -87,6 +89,38 @@ def test_a_closing_bracket_after_the_last_sentence_is_a_credit():
 )
 def test_citations_photo_credits_and_acronyms_credit_nothing(text):
     assert _attr(text).agencies == ()
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        # A citation with the agency's initials in brackets, then a colon: a quote, not a dateline.
+        "وقال سبان لوكالة الأنباء الألمانية (د.ب.أ) : إن الفريق جاهز",
+        "وأضاف في بيان نقلته وكالة الأنباء السعودية (واس): إن الاجتماع انتهى",
+        "He told the Associated Press (AP): the group would not give up.",
+        # The same initials glossing a name at the end of the text.
+        "وجاء ذلك في بيان رسمي طويل عن الزيارة والاتفاقات الموقعة خلال اللقاء، ونقلته وكالة الأنباء الروسية (تاس)",
+        # An acronym closing the text, or opening a later paragraph.
+        "Veterans of the war gathered on Sunday to remember those who served in the Indian National Army (INA)",
+        "First paragraph.\nSecond paragraph.\nThe Alliance Party (AP) - in coalition - won the vote.",
+        # Photographers' credits.
+        "The crowd gathered at the border fence.\nMahmud Hams/AFP",
+        "The crowd gathered at the border fence.\nREUTERS/Ammar Awad",
+    ],
+)
+def test_glosses_quotes_acronyms_and_photographers_credit_nothing(text):
+    assert _attr(text).agencies == ()
+
+
+@pytest.mark.parametrize("opening", ["وقال بكر (جنوب فرنسا) - إن", "BREAKING — The", "UPDATE - The", "FILE PHOTO - A"])
+def test_a_sentence_or_a_newsroom_label_is_no_dateline(opening):
+    assert _attr(f"{opening} minister spoke on Monday.").dateline is None
+
+
+def test_given_names_in_a_byline_are_no_agencies():
+    for author in ("Petra and Jan Novak", "Sana & Ali Hassan", "Tasnim", "Ria"):
+        assert _attr("Text of the story.", author).agencies == (), author
+    assert _attr("دمشق (سانا) - أعلنت الوزارة").agencies == ("sana",)  # the same name in a dateline is SANA
 
 
 def test_a_short_spelling_counts_only_alone():
