@@ -1,7 +1,8 @@
 """``newsbeam tag FILE``: tag one saved page or text file, for people tuning
 the taxonomy.  Reads, decodes and extracts the file as the pipeline does,
-then prints the topics, their scores and the aliases behind them (and the
-conflicts whose aliases matched but that had no core alias)."""
+then prints the topics, their scores, the gate's decision on each conflict
+and the aliases and event terms behind them (and the conflicts that
+matched but were not scored)."""
 
 from __future__ import annotations
 

@@ -28,6 +28,9 @@ def attach(prefix: str, word: str) -> str:
     article fuses with it (ل + القوات = للقوات)."""
     if word.startswith("ال") and prefix.endswith("ل"):
         return prefix + word[1:]
+    if prefix.endswith("لل") and word.startswith("ل"):
+        # ... and before a word that itself begins with ل, the article's lam goes too: ل + الليطاني = لليطاني.
+        return prefix[:-1] + word
     return prefix + word
 
 

@@ -157,7 +157,8 @@ class ScoringParams(Params):
     # score of a conflict named only in passing (kept in topic_scores, never a topic):
     # the weight of one context alias
     mention_score: float = 1.0
-    min_spread: float = 0.34
+    # share of the body's paragraphs naming an open conflict that keeps it a topic off the title and lead
+    min_spread: float = 1 / 3
     # a topic needs at least this score ...
     min_score: float = field(
         default=12.0, metadata=_help("Score a conflict needs to be one of an article's topics (default %(default)s).")

@@ -133,12 +133,18 @@ def _beside(units: set[int]) -> set[int]:
     return {u + d for u in units for d in (-1, 0, 1)}
 
 
-def stem(alias: str) -> str:
-    """What two aliases must differ in to be two places, not one name in two
-    forms: the first four letters after the article (Libya and Libyan, ليبيا
-    and الليبية share theirs; Tripoli and Libya do not)."""
-    word = normalize_for_hashing(alias.removeprefix(OPTIONAL_ARTICLE))
-    return word.removeprefix(ARTICLE)[:4] if _ARABIC.search(word) else word[:4]
+def stems(alias: str) -> frozenset[str]:
+    """The stems of an alias's words: each word of three letters or more,
+    without the article, cut to four letters."""
+    words = normalize_for_hashing(alias.removeprefix(OPTIONAL_ARTICLE)).split()
+    return frozenset(w.removeprefix(ARTICLE)[:4] for w in words if len(w.removeprefix(ARTICLE)) >= 3)
+
+
+def same_name(a: frozenset[str], b: frozenset[str]) -> bool:
+    """Whether two aliases are one name in two forms: a stem of one begins a
+    stem of the other (Libya and Libyan, ليبيا and الليبية, اليمن and
+    اليمنية, دولة مالي and في مالي); Tripoli and Libya are two."""
+    return any(x.startswith(y) or y.startswith(x) for x in a for y in b)
 
 
 class _Entry(NamedTuple):
@@ -173,7 +179,10 @@ def surface_forms(alias: str) -> set[str]:
 
 def _with_proclitics(stem: str) -> set[str]:
     if stem.startswith(ARTICLE):
-        return {p + stem for p in ARTICLE_PROCLITICS} | {p + stem[1:] for p in LAM_PROCLITICS}
+        # ل + القوات = للقوات; before a word that itself begins with ل the article's
+        # lam goes too: ل + اللاذقية = للاذقية.
+        fused = stem[2:] if stem.startswith(ARTICLE + "ل") else stem[1:]
+        return {p + stem for p in ARTICLE_PROCLITICS} | {p + fused for p in LAM_PROCLITICS}
     return {p + stem for p in PLAIN_PROCLITICS}
 
 
@@ -188,7 +197,7 @@ class TopicTagger:
         index = {cid: i for i, cid in enumerate(self._ids)} | {EVERY_CONFLICT: _GLOBAL}
         self._aliases: list[Alias] = list(taxonomy.aliases)
         self._weights = dict(taxonomy.weights)
-        self._stems = [stem(a.text) for a in self._aliases]
+        self._stems = [stems(a.text) for a in self._aliases]
         self._all_langs = frozenset(a.lang for a in self._aliases)
         keyed: dict[str, dict[tuple[int, str, bool], _Entry]] = {}
         for i, alias in enumerate(self._aliases):
@@ -277,9 +286,8 @@ class TopicTagger:
         if opening_units and any(a.tier == "core" for a in aliases):
             return "core place, violence or ceasefire in the article"
         located = [a for a in by_alias if self._aliases[a].tier in ("core", "context")]
-        if len({self._stems[a] for a in located}) > 1 and any(
-            _beside(by_alias[a].units) & opening_units for a in located
-        ):
+        near = [a for a in located if _beside(by_alias[a].units) & opening_units]
+        if any(not same_name(self._stems[a], self._stems[b]) for a in near for b in located):
             return "two places, violence or ceasefire beside them"
         return None
 
@@ -325,7 +333,7 @@ class TopicTagger:
             listed.append((cid, score, conflict))
             # The article keeps to it: named in the title or lead, or in a third of its paragraphs.
             spread = {paragraphs[u] for h in own for u in h.units} - {0}
-            if any(h.prominent for h in own) or len(spread) >= p.min_spread * body_paragraphs:
+            if any(h.prominent for h in own) or len(spread) >= p.min_spread * body_paragraphs - 1e-9:
                 eligible.add(cid)
                 decisions.append((cid, f"opened ({why})"))
             else:
