@@ -98,6 +98,13 @@ def test_clitics_attach_to_whole_words_only():
     assert not _matched(inside, "nagorno-karabakh", "شوشي")
 
 
+def test_lam_before_an_article_and_a_lam_fuses_into_two():
+    # ل + اللاذقية is written للاذقية: the article's alef and lam both go.
+    to_latakia = TAGGER.tag(None, "وصلت تعزيزات للاذقية بعد قصف عنيف", "ar")
+    assert _matched(to_latakia, "syria", "اللاذقية")
+    assert not _matched(TAGGER.tag(None, "وصلت تعزيزات لللاذقية بعد قصف عنيف", "ar"), "syria", "اللاذقية")
+
+
 def test_proper_nouns_do_not_take_the_article():
     # جنين (Jenin) is not الجنين (the fetus); غزة keeps israel-palestine scored.
     fetus = TAGGER.tag(None, "قصف غزة. نمو الجنين في الرحم وصحة الجنين", "ar")
