@@ -30,15 +30,15 @@ from datetime import datetime, timedelta
 
 from apache_beam.io.filesystems import FileSystems
 
-from pipeline.commit import RUNS_FOLDER, SUMMARY_FILE, is_remote
-from pipeline.stories import STORIES_FILE, rows_of, table_files
-from transforms.core.schema import NO_TOPIC
-from transforms.core.stories import StoryBuilder
+from pipeline.commit import RUNS_FOLDER, SUMMARY_FILE, is_remote, present
+from pipeline.stories import STORIES_FILE, build_stories, rows_of, table_files
+from transforms.core.schema import NO_TOPIC, STORY_SCHEMA
 
 TOP_STORIES = 25
 TOP_OUTLETS = 40
 COUNT_KEYS = ("documents_in", "articles", "duplicates", "rejects", "already_ingested")
-_ROW_COLUMNS = ("story_id", "doc_id", "event_time", "outlet", "agencies", "primary_topic", "title", "text", "lang")
+# What the figures need of articles and duplicates (the stories' titles and texts are read apart).
+_ROW_COLUMNS = ("story_id", "event_time", "outlet", "agencies", "primary_topic", "lang")
 _REJECT_COLUMNS = ("stage", "reason", "source_uri")
 # Colours for the series of a chart, in order; the rest reuse them.
 PALETTE = (
@@ -96,23 +96,16 @@ def collect(output: str) -> Figures:
     """The figures of the output at ``output``."""
     if not is_remote(output) and not os.path.isdir(output):
         raise ReportError(f"{output!r} is not a folder")
-    if is_remote(output) and not FileSystems.match([FileSystems.join(output, "**")])[0].metadata_list:
+    if is_remote(output) and not present(output):
         raise ReportError(f"{output!r} holds nothing")
     figures = Figures(output=output)
-    stories_path = FileSystems.join(output, STORIES_FILE)
-    written = FileSystems.exists(stories_path)
-    # Texts and titles are read only to build the stories when the output has no stories table.
-    columns = tuple(c for c in _ROW_COLUMNS if not written or c not in ("text", "title"))
-    builder = StoryBuilder()
     outlet_rows: Counter = Counter()
     outlet_agency: Counter = Counter()
     duplicate_rows: list[dict] = []
     copies: Counter = Counter()  # story_id -> its rows in the tables
     for table in ("articles", "duplicates"):
-        for row in rows_of(table_files(output, table), columns):
+        for row in rows_of(table_files(output, table), _ROW_COLUMNS):
             copies[row["story_id"]] += 1
-            if not written:
-                builder.add(row)
             outlet = row["outlet"] or "(unknown)"
             outlet_rows[outlet] += 1
             outlet_agency[outlet] += bool(row["agencies"])
@@ -124,18 +117,15 @@ def collect(output: str) -> Figures:
             else:
                 figures.duplicates += 1
                 duplicate_rows.append({"story_id": row["story_id"], "outlet": outlet})
-    stored = list(rows_of([stories_path], _STORY_COLUMNS)) if written else None
+    stories_path = FileSystems.join(output, STORIES_FILE)
+    stored = list(rows_of([stories_path], tuple(STORY_SCHEMA.names))) if FileSystems.exists(stories_path) else None
     if stored is not None and {s["story_id"]: s["copies"] for s in stored} == dict(copies):
         figures.stories = stored
     else:
         # No stories table (an endless job's output), or one that disagrees with the tables
         # (files removed by hand): the page's stories are built from the tables themselves.
         figures.stale_stories = stored is not None
-        if stored is not None:
-            builder = StoryBuilder()
-            for table in ("articles", "duplicates"):
-                builder.add_all(rows_of(table_files(output, table), _ROW_COLUMNS))
-        figures.stories = builder.rows()
+        figures.stories = build_stories([output]).to_pylist()
     first_outlet = {s["story_id"]: s["first_outlet"] or "(unknown)" for s in figures.stories}
     copied: Counter = Counter(d["outlet"] for d in duplicate_rows if first_outlet.get(d["story_id"]) != d["outlet"])
     figures.outlets = [
@@ -160,12 +150,6 @@ def collect(output: str) -> Figures:
     ]
     figures.counts, figures.runs = _runs_counts(output)
     return figures
-
-
-_STORY_COLUMNS = (
-    "story_id", "first_doc_id", "first_outlet", "primary_topic", "title", "lead", "first_event_time",
-    "last_event_time", "spread_minutes", "copies", "outlets", "outlet_count", "agencies", "languages",
-)  # fmt: skip
 
 
 # --- the page ------------------------------------------------------------------

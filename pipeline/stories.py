@@ -18,6 +18,7 @@ import pyarrow.compute as pc
 import pyarrow.parquet as pq
 from apache_beam.io.filesystems import FileSystems
 
+from pipeline.commit import files_under
 from transforms.core.schema import STORY_SCHEMA
 from transforms.core.stories import COLUMNS, LEAD_CHARS, StoryBuilder
 
@@ -31,9 +32,7 @@ TEXT_CHARS = 4 * LEAD_CHARS
 
 def table_files(root: str, table: str) -> list[str]:
     """The Parquet files of one table under ``root``, sorted."""
-    pattern = FileSystems.join(root, table, "**.parquet")
-    found = FileSystems.match([pattern])[0].metadata_list
-    return sorted(m.path for m in found)
+    return [path for path in files_under(FileSystems.join(root, table)) if path.endswith(".parquet")]
 
 
 def rows_of(paths: list[str], columns: tuple[str, ...] = COLUMNS) -> Iterator[dict]:

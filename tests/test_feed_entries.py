@@ -104,6 +104,18 @@ def _big_robots(request: Request) -> Response:
     return Response(ROBOTS + b"# nothing to see here, just a long robots.txt\n" * 12_000, content_type="text/plain")
 
 
+def _fetched_and_refused(fetched: str, refused: str):
+    """A check of the read outputs: ``fetched`` is the one document, ``refused`` the one robots.txt reject."""
+
+    def check(outputs) -> None:
+        urls = outputs["documents"] | "Urls" >> beam.Map(lambda d: d.source_uri)
+        assert_that(urls, equal_to([fetched]), label="documents")
+        rejects = outputs["rejects"] | "Why" >> beam.Map(lambda r: (r.stage, r.reason, r.url))
+        assert_that(rejects, equal_to([("fetch", "robots_disallowed", refused)]), label="r")
+
+    return check
+
+
 def test_a_robots_txt_over_max_bytes_is_obeyed_as_far_as_it_is_read(site):
     site.route("/robots.txt", _big_robots)
     seeds = seed_articles()[:2]
@@ -112,12 +124,7 @@ def test_a_robots_txt_over_max_bytes_is_obeyed_as_far_as_it_is_read(site):
     items = [("private", f"{site.base}/private/p.html", "p", None), ("open", f"{site.base}/open.html", "o", None)]
     site.route("/feed.xml", lambda r: Response(rss(items), content_type="application/rss+xml"))
 
-    def check(outputs) -> None:
-        urls = outputs["documents"] | "Urls" >> beam.Map(lambda d: d.source_uri)
-        assert_that(urls, equal_to([f"{site.base}/open.html"]), label="documents")
-        rejects = outputs["rejects"] | "Why" >> beam.Map(lambda r: (r.stage, r.reason, r.url))
-        assert_that(rejects, equal_to([("fetch", "robots_disallowed", f"{site.base}/private/p.html")]), label="r")
-
+    check = _fetched_and_refused(f"{site.base}/open.html", f"{site.base}/private/p.html")
     _run([f"{site.base}/feed.xml"], _settings(max_bytes=100_000), check=check)
     assert "/private/p.html" not in site.paths()
 
@@ -171,12 +178,7 @@ def test_each_port_of_a_host_obeys_its_own_robots_txt(site):
         items = [("a", f"{site.base}/private/p.html", "a", None), ("b", f"{other.base}/private/p.html", "b", None)]
         site.route("/feed.xml", lambda r: Response(rss(items), content_type="application/rss+xml"))
 
-        def check(outputs) -> None:
-            urls = outputs["documents"] | "Urls" >> beam.Map(lambda d: d.source_uri)
-            assert_that(urls, equal_to([f"{other.base}/private/p.html"]), label="documents")
-            rejects = outputs["rejects"] | "Why" >> beam.Map(lambda r: (r.stage, r.reason, r.url))
-            assert_that(rejects, equal_to([("fetch", "robots_disallowed", f"{site.base}/private/p.html")]), label="r")
-
+        check = _fetched_and_refused(f"{other.base}/private/p.html", f"{site.base}/private/p.html")
         _run([f"{site.base}/feed.xml"], _settings(), check=check)
         assert "/private/p.html" not in site.paths() and other.paths("/robots.txt") == ["/robots.txt"]
     finally:

@@ -23,17 +23,16 @@ import sys
 from dataclasses import dataclass
 from pathlib import Path
 
+from tests.topics_eval.evaluate import DEV, TEST, hashed_part
 from transforms.core.agencies import AgencyMatcher
-from transforms.core.ids import stable_hash
 from transforms.core.normalize import normalize_for_hashing
 
 DATA = Path(__file__).resolve().parents[1] / "data" / "agencies"
 TARGET = 0.95
-DEV, TEST = "dev", "test"
 
 
 def part(item_id: str) -> str:
-    return TEST if int(stable_hash("agencies-part", item_id), 16) / 16**16 < 0.5 else DEV
+    return hashed_part("agencies-part", item_id, 0.5)
 
 
 @dataclass(frozen=True)

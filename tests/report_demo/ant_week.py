@@ -12,11 +12,12 @@ its figures.
 from __future__ import annotations
 
 import json
-import re
 import sys
 from datetime import UTC, datetime
 from email.utils import parsedate_to_datetime
 from pathlib import Path
+
+from tests.dedup_eval.pick_sources import _FIELD
 
 WEEK = (datetime(2018, 5, 13, tzinfo=UTC), datetime(2018, 5, 20, tzinfo=UTC))
 OUTLETS = {
@@ -26,7 +27,6 @@ OUTLETS = {
     "france24": "France 24 Arabic",
     "skynews": "Sky News Arabia",
 }
-_FIELD = re.compile(r"<(URL|SRC|TITLE|TIME|TEXT)>\s*(.*?)\s*</\1>", re.S)
 
 
 def records(root: Path) -> list[dict]:

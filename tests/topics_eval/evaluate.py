@@ -57,9 +57,15 @@ NEGATIVE_CATEGORIES = ("sport", "technology", "culture", "economy")
 TARGET_CATEGORY_ERRORS = 0.003
 
 
+def hashed_part(salt: str, item_id: str, test_share: float = TEST_SHARE) -> str:
+    """The part an item belongs to, fixed by its id alone (``salt`` keeps
+    the splits of different evaluations apart)."""
+    return TEST if int(stable_hash(salt, item_id), 16) / 16**16 < test_share else DEV
+
+
 def part(item_id: str) -> str:
-    """The part an article belongs to, fixed by its id alone."""
-    return TEST if int(stable_hash("topics-part", item_id), 16) / 16**16 < TEST_SHARE else DEV
+    """The part a labelled article belongs to."""
+    return hashed_part("topics-part", item_id)
 
 
 @dataclass(frozen=True)

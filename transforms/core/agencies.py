@@ -190,8 +190,8 @@ class AgencyMatcher:
         words = f" {_name_key(text)} "
         return any(f" {name} " in words for name in self._full if len(name) > 3) or " وكاله " in words
 
-    def _dateline(self, paragraph: str, first: bool, outlet: frozenset[str]) -> tuple[str | None, list[str]] | None:
-        """(place, agencies) when the paragraph opens with a dateline."""
+    def _dateline(self, paragraph: str, first: bool, outlet: frozenset[str]) -> tuple[str | None, list[Credit]] | None:
+        """(place, its credits) when the paragraph opens with a dateline."""
         match = _DATELINE.match(paragraph[:DATELINE_CHARS]) or _BRACKET_DATELINE.match(paragraph)
         if match:
             place = (match.groupdict().get("place") or "").strip(" -–—،,")
@@ -205,7 +205,7 @@ class AgencyMatcher:
                 and (not place or (latin and _capital(place, first)) or (not latin and first))
             )
             if agencies is not None and believable:
-                return place or None, agencies
+                return place or None, [Credit(a, DATELINE, match.group("credit").strip()) for a in agencies]
         caps = _CAPS_DATELINE.match(paragraph)
         if caps and caps.group("place").split()[0].strip(".,") not in _LABELS:
             return caps.group("place"), []
@@ -227,9 +227,8 @@ class AgencyMatcher:
         for k, paragraph in enumerate(paragraphs[:DATELINE_PARAGRAPHS]):
             found = self._dateline(paragraph, k == 0, own)
             if found is not None:
-                dated, (dateline, agencies) = k, found
-                credit = _DATELINE.match(paragraph[:DATELINE_CHARS]) or _BRACKET_DATELINE.match(paragraph)
-                credits += [Credit(a, DATELINE, credit.group("credit").strip()) for a in agencies]
+                dated, (dateline, opening) = k, found
+                credits += opening
                 break
         # The first paragraph and the last ones, but not the dateline's: "(Reuters)" as a line of its own.
         last = len(paragraphs) - EDGE_PARAGRAPHS
