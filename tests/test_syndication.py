@@ -100,6 +100,7 @@ def test_an_appended_run_rebuilds_the_stories_of_the_whole_output(run_pipeline, 
     assert after == one.articles + two.articles and after > before
     _stories_agree(out)
     whole, whole_out = run_pipeline(SAMPLE)
+    assert whole.balanced
     assert pq.read_table(whole_out / "stories" / "stories.parquet").num_rows == after == whole.articles
 
 
@@ -175,6 +176,7 @@ def _open(chromium: str, page_path: Path):
 
 def test_the_report_page_shows_the_outputs_numbers_in_a_browser(run_pipeline, chromium, tmp_path):
     summary, out = run_pipeline(SAMPLE)
+    assert summary.balanced
     page = tmp_path / "report.html"
     done = _cli("report", str(out), "--html", str(page), cwd=tmp_path)
     assert done.returncode == 0, done.stderr
@@ -209,12 +211,13 @@ def test_the_report_of_an_output_with_only_rejects_loads_too(run_pipeline, chrom
     folder.mkdir()
     (folder / "a.txt").write_text("short\n", encoding="utf-8")
     summary, out = run_pipeline(folder)
-    assert summary.articles == 0 and summary.rejects == 1
+    assert summary.balanced and summary.articles == 0 and summary.rejects == 1
     page = tmp_path / "empty.html"
     assert _cli("report", str(out), "--html", str(page), cwd=tmp_path).returncode == 0
     found, _, messages, requests = _open(chromium, page)
     assert messages == [] and requests == [page.as_uri()]
     assert found["articles"] == 0 and found["copies"] == [] and found["reasons"] == ["too_short"]
+    assert found["rejects"] == summary.rejects == 1
     assert found["conservation"] == "true"
 
 
@@ -223,6 +226,8 @@ def test_the_report_of_a_replayed_output_with_or_without_its_stories_table(chrom
 
     out = tmp_path / "replayed"
     assert replay.main([str(SAMPLE), "--output", str(out), "--ingested_at", "2026-01-01T00:00:00+00:00"]) == 0
+    counts = json.loads((out / "_summary.json").read_text(encoding="utf-8"))
+    assert counts["documents_in"] == counts["articles"] + counts["duplicates"] + counts["rejects"] == 23
     _stories_agree(out)  # a bounded replay commits like a batch run
     page = tmp_path / "stream.html"
     assert _cli("report", str(out), "--html", str(page), cwd=tmp_path).returncode == 0
@@ -238,6 +243,7 @@ def test_the_report_of_a_replayed_output_with_or_without_its_stories_table(chrom
 
 def test_a_stories_table_that_disagrees_with_the_tables_is_not_shown(run_pipeline, chromium, tmp_path):
     summary, out = run_pipeline(SAMPLE)
+    assert summary.balanced
     for path in (out / "duplicates").rglob("*.parquet"):  # a rollback by hand that forgot the stories table
         path.unlink()
     page = tmp_path / "stale.html"
@@ -256,7 +262,8 @@ def test_the_charts_show_every_day_between_the_first_and_the_last(run_pipeline, 
         row["published"] = f"2018-05-{1 + 10 * k:02d}T12:00:00+00:00"
         row["url"] = f"https://example.org/spread/{k}"
     (folder / "a.jsonl").write_text("\n".join(json.dumps(r, ensure_ascii=False) for r in moved) + "\n", "utf-8")
-    _, out = run_pipeline(folder)
+    summary, out = run_pipeline(folder)
+    assert summary.balanced and summary.articles == 3
     page = tmp_path / "days.html"
     assert _cli("report", str(out), "--html", str(page), cwd=tmp_path).returncode == 0
     found, _, messages, _ = _open(chromium, page)
