@@ -19,7 +19,9 @@ from apache_beam.testing.util import assert_that, equal_to
 
 from tests.conftest import DATA, SEEDS, read_table
 from tests.test_options_cli import _build, _cli
-from tests.topics_eval.evaluate import DEV, TEST, evaluate
+from tests.topics_eval.evaluate import DATA as TOPICS_DATA
+from tests.topics_eval.evaluate import DEV, HELDOUT_BATCHES, TEST, evaluate
+from tests.topics_eval.merge_readings import merge
 from transforms.core.taxonomy import packaged_taxonomy_text
 from transforms.topics import TagTopics
 
@@ -144,16 +146,26 @@ def test_tag_command_explains_one_file(tmp_path):
     assert json.loads(done.stdout)["primary_topic"] == "nagorno-karabakh"
 
 
-ACCURACY_FLOOR = 0.945
+ACCURACY_FLOOR = 0.924
+
+
+@pytest.mark.parametrize("batch", HELDOUT_BATCHES)
+def test_held_out_labels_are_what_their_blind_readings_give(batch):
+    labels = json.loads((TOPICS_DATA / f"{batch}_labels.json").read_text(encoding="utf-8"))
+    candidates = (TOPICS_DATA / f"{batch}_candidates.jsonl").read_text(encoding="utf-8").splitlines()
+    assert set(labels) == {json.loads(line)["id"] for line in candidates}
+    for doc_id, label in labels.items():
+        assert len(label["readings"]) >= 2, doc_id
+        assert label == merge(label["readings"]), doc_id
 
 
 def test_labelled_evaluation_holds_its_figures_on_the_frozen_test_part():
     report = evaluate(repeat=1)
     dev, test = report.of(DEV), report.of(TEST)
-    assert len(report.outcomes) >= 370 and len(test.outcomes) >= 0.4 * len(report.outcomes)
+    assert len(report.outcomes) >= 550 and len(test.outcomes) >= 0.4 * len(report.outcomes)
     assert {o.item.id for o in dev.outcomes}.isdisjoint(o.item.id for o in test.outcomes)
-    # The target is 0.95 (make eval-topics exits 1 below it); the test part stands at 0.945 (docs/topics.md),
-    # and this holds it there: one article fewer right fails.
+    # The target is 0.95 (make eval-topics exits 1 below it); the test part stands at 0.925, 258 of 279
+    # (docs/topics.md), and this holds it there: one article fewer right fails.
     assert test.accuracy >= ACCURACY_FLOOR, test.confusions()
     assert report.hard_negatives_tagged == []
     # Passing mentions the readers agree on reach topic_scores.

@@ -13,7 +13,14 @@ Two groups, neither chosen by the taxonomy's own words:
   name war in generic words (war, troops, killed, ...: no conflict's name)
   and a hashed sample of the others.
 
-    python -m tests.topics_eval.pick_heldout /tmp/corp
+A second batch (``--batch 2``, ``heldout2_*``) continues both groups by the
+same rules, past every article already picked: the next ANT articles in
+hash order, and English pages now also from Media Cloud's and
+trafilatura's test pages (their body text as trafilatura extracts it,
+since those corpora give no publisher's text), every war page left and a
+third as many others, as in the first batch.
+
+    python -m tests.topics_eval.pick_heldout /tmp/corp [--batch 2]
 """
 
 from __future__ import annotations
@@ -33,9 +40,11 @@ from transforms.core.ids import stable_hash
 
 DATA = Path(__file__).resolve().parents[1] / "data" / "topics"
 OUT = DATA / "heldout_candidates.jsonl"
+OUT_2 = DATA / "heldout2_candidates.jsonl"
 MAX_CHARS = 3000
 ANT_ARTICLES = 110
 EN_WAR, EN_OTHER = 60, 20
+ANT_ARTICLES_2 = 130
 # Generic words only: a page is picked for naming war, not for naming one of
 # the taxonomy's conflicts.
 _WAR = re.compile(
@@ -50,11 +59,18 @@ def _key(doc_id: str) -> str:
     return stable_hash("heldout", doc_id)
 
 
-def ant(root: Path) -> list[dict]:
-    used = {json.loads(line)["id"] for line in (DATA / "ant_candidates.jsonl").read_text(encoding="utf-8").splitlines()}
+def _picked(path: Path) -> dict[str, str | None]:
+    """id -> title of the articles a candidates file holds."""
+    docs = [json.loads(line) for line in path.read_text(encoding="utf-8").splitlines()]
+    return {d["id"]: d["title"] for d in docs}
+
+
+def ant(root: Path, used: dict[str, str | None], count: int = ANT_ARTICLES, same_titles: bool = True) -> list[dict]:
+    """The next ``count`` articles in hash order not picked already, one per
+    title (``same_titles`` False: no title of an article picked either)."""
     base = root / "text-ant-arabic-news" / "v2.1-multisource"
     paths = [p for c in ("middleEast", "internationalNews") for p in base.glob(f"*/{c}/*.txt")]
-    docs, titles = [], set()
+    docs, titles = [], set() if same_titles else set(used.values())
     for p in sorted(paths, key=lambda p: _key(p.stem)):
         if p.stem in used:
             continue
@@ -63,7 +79,7 @@ def ant(root: Path) -> list[dict]:
             continue
         titles.add(d["title"])
         docs.append({**d, "lang": "ar", "group": "ant"})
-        if len(docs) == ANT_ARTICLES:
+        if len(docs) == count:
             break
     return docs
 
@@ -111,10 +127,35 @@ def _english_pages(root: Path) -> list[dict]:
     return pages
 
 
-def english(root: Path) -> list[dict]:
+def _extracted_pages(root: Path) -> list[dict]:
+    """Media Cloud's and trafilatura's test pages, as trafilatura extracts them."""
+    import trafilatura  # only this batch needs it
+
+    files = [
+        (f"mediacloud-{p.name.removeprefix('cached-')}", p)
+        for p in sorted(root.glob("html-mediacloud/*/mcmetadata/test/fixtures/cached-*"))
+    ]
+    tests = root / "html-trafilatura" / "trafilatura" / "tests"
+    for entry in json.loads((tests / "evaldata.json").read_text(encoding="utf-8")).values():
+        found = [d / entry["file"] for d in (tests / "cache", tests / "eval") if (d / entry["file"]).exists()]
+        files += [(f"trafilatura-{entry['file']}", found[0])] if found else []
+    pages = []
+    for page_id, path in files:
+        doc = trafilatura.bare_extraction(path.read_bytes().decode("utf-8", "replace"), with_metadata=True)
+        if doc is not None and doc.text:
+            pages.append({"id": page_id, "url": doc.url or "", "title": doc.title, "text": doc.text})
+    return pages
+
+
+def english(pages: list[dict], used: dict[str, str | None], n_war: int = EN_WAR, n_other: int = EN_OTHER) -> list[dict]:
+    """The first ``n_war`` pages naming war in generic words and ``n_other``
+    others, in hash order (``n_war`` None: every war page, and a third as
+    many others)."""
     DetectorFactory.seed = 0
     war, other = [], []
-    for page in sorted(_english_pages(root), key=lambda p: _key(p["id"])):
+    for page in sorted(pages, key=lambda p: _key(p["id"])):
+        if page["id"] in used:
+            continue
         text = re.sub(r"\n\s*\n+", "\n", page["text"]).strip()[:MAX_CHARS]
         try:
             if len(text) < 300 or detect(text) != "en":
@@ -123,12 +164,21 @@ def english(root: Path) -> list[dict]:
             continue
         doc = {**page, "text": text, "lang": "en", "outlet": "", "category": ""}
         (war if _WAR.search(text) else other).append(doc)
-    return [{**d, "group": "en:war"} for d in war[:EN_WAR]] + [{**d, "group": "en:other"} for d in other[:EN_OTHER]]
+    n_war = len(war) if n_war is None else n_war
+    n_other = len(war[:n_war]) // 3 if n_other is None else n_other
+    return [{**d, "group": "en:war"} for d in war[:n_war]] + [{**d, "group": "en:other"} for d in other[:n_other]]
 
 
 def main(argv: list[str]) -> int:
     root = Path(argv[0])
-    return write_candidates(OUT, ant(root) + english(root))
+    tuned = _picked(DATA / "ant_candidates.jsonl")
+    if argv[1:] != ["--batch", "2"]:
+        return write_candidates(OUT, ant(root, tuned) + english(_english_pages(root), tuned))
+    used = tuned | _picked(OUT)
+    pages = _english_pages(root) + _extracted_pages(root)
+    return write_candidates(
+        OUT_2, ant(root, used, ANT_ARTICLES_2, same_titles=False) + english(pages, used, None, None)
+    )
 
 
 if __name__ == "__main__":
