@@ -436,3 +436,30 @@ def test_passing_mentions_are_findable_in_topic_scores_with_a_small_score():
     # A shared alias alone (Russia, Turkey) is no mention of any conflict; a flood cancels a place.
     assert TAGGER.tag(None, "Russia and Turkey signed a gas deal.", "en").scores == ()
     assert "sudan" not in dict(TAGGER.tag(None, "Floods swept Darfur after heavy rain.", "en").scores)
+
+
+def test_one_core_alias_once_in_a_story_with_no_word_of_war_is_a_passing_reference():
+    story = "The committee heard two witnesses on Tuesday about a phone call and a delayed budget.\n" * 4
+    aside = "The call was with Ukraine's president, Volodymyr Zelensky, the witnesses said.\n"
+    once = TAGGER.tag("Hearings end", story + aside + story, "en")
+    assert once.topics == () and _why(once, "russia-ukraine") == "mentioned in passing: not opened"
+    assert "russia-ukraine" in dict(once.scores)
+    # Any of these keeps it a core opening: the alias in the title, ...
+    assert _why(TAGGER.tag("Zelensky call heard", story + aside + story, "en"), "russia-ukraine").startswith("opened")
+    # ... in a second sentence, ...
+    twice = story + aside + story + "Zelensky did not comment.\n"
+    assert _why(TAGGER.tag("Hearings end", twice, "en"), "russia-ukraine").startswith("opened")
+    # ... or a word of war anywhere in the article.
+    shelled = story + aside + story + "Shelling went on in the east.\n"
+    assert _why(TAGGER.tag("Hearings end", shelled, "en"), "russia-ukraine").startswith("opened")
+
+
+def test_the_refugees_of_a_war_are_a_core_event_of_it():
+    text = (
+        "جمدت وزارة الخارجية طلبات الإقامة لموظفي المفوضية، متهمة إياها بتخويف اللاجئين.\n"
+        "وقال الوزير إن المفوضية تثني النازحين السوريين عن العودة إلى بلادهم.\n"
+        "وتستضيف البلاد نحو مليون لاجئ.\n"
+    )
+    result = TAGGER.tag("أزمة النازحين السوريين تتصاعد", text, "ar")
+    assert result.primary == "syria" and _why(result, "syria") == "opened (core events)"
+    assert ("(ال)نازحين السوريين", "core") in {(e.alias, e.tier) for e in result.evidence}
