@@ -4,8 +4,9 @@ by hand after the readers have written their answers.
 Each reader labels by ``label_instructions.md`` and writes one JSON object
 per batch (id -> primary, also, mentions, must_not, note).  The label:
 
-* ``primary``: the one the readers give; where they differ, the one most
-  readings give (a third reader reads the articles two disagree on);
+* ``primary``: the one more than half the readings give (a third reader
+  reads the articles two disagree on; without a majority nothing is
+  written);
 * ``also``: every alternative a reader of that primary accepts;
 * ``mentions``: conflicts every such reader names in passing, but for the
   primary and the alternatives (a mention one reader alone sees is not
@@ -27,14 +28,20 @@ from pathlib import Path
 FIELDS = ("primary", "also", "mentions", "must_not", "note")
 
 
+def majority(readings: list[dict]) -> tuple[str | None, bool]:
+    """The primary most readings give, and whether more than half give it."""
+    primary, count = Counter(r["primary"] for r in readings).most_common(1)[0]
+    return primary, 2 * count > len(readings)
+
+
 def merge(readings: list[dict]) -> dict:
-    """One label from an article's readings (the first reading's primary
-    where all differ)."""
-    votes = Counter(r["primary"] for r in readings)
-    primary = max(votes, key=lambda p: (votes[p], -[r["primary"] for r in readings].index(p)))
+    """One label from an article's readings, which must have a majority."""
+    primary, decided = majority(readings)
+    if not decided:
+        raise ValueError(f"no majority among {[r['primary'] for r in readings]}: a third reading decides")
     agreeing = [r for r in readings if r["primary"] == primary]
     also = sorted({a for r in agreeing for a in r["also"]} - {primary})
-    mentions = set.intersection(*(set(r["mentions"]) | set(r["also"]) for r in agreeing)) - {primary, *also}
+    mentions = set.intersection(*(set(r["mentions"]) for r in agreeing)) - {primary, *also}
     must_not = sorted({m for r in readings for m in r["must_not"]})
     return {
         "primary": primary,
@@ -53,11 +60,12 @@ def main(argv: list[str]) -> int:
     for path in argv[1:]:
         for doc_id, reading in json.loads(Path(path).read_text(encoding="utf-8")).items():
             per_article.setdefault(doc_id, []).append(reading)
-    labels = {doc_id: merge(readings) for doc_id, readings in per_article.items()}
     single = [doc_id for doc_id, readings in per_article.items() if len(readings) < 2]
-    if single:
-        print(f"read once only: {', '.join(single)}", file=sys.stderr)
+    split = [doc_id for doc_id, readings in per_article.items() if not majority(readings)[1]]
+    if single or split:
+        print(f"read once only: {', '.join(single) or '-'}; no majority: {', '.join(split) or '-'}", file=sys.stderr)
         return 1
+    labels = {doc_id: merge(readings) for doc_id, readings in per_article.items()}
     Path(argv[0]).write_text(json.dumps(labels, ensure_ascii=False, indent=1) + "\n", encoding="utf-8")
     print(f"{len(labels)} labels -> {argv[0]}")
     return 0

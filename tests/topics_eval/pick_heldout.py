@@ -15,7 +15,7 @@ Two groups, neither chosen by the taxonomy's own words:
 
 A second batch (``--batch 2``, ``heldout2_*``) continues both groups by the
 same rules, past every article already picked: the next ANT articles in
-hash order, and English pages now also from Media Cloud's and
+hash order, and English pages that include Media Cloud's and
 trafilatura's test pages (their body text as trafilatura extracts it,
 since those corpora give no publisher's text), every war page left and a
 third as many others, as in the first batch.
@@ -25,6 +25,7 @@ third as many others, as in the first batch.
 
 from __future__ import annotations
 
+import argparse
 import ast
 import html
 import json
@@ -170,9 +171,13 @@ def english(pages: list[dict], used: dict[str, str | None], n_war: int = EN_WAR,
 
 
 def main(argv: list[str]) -> int:
-    root = Path(argv[0])
+    parser = argparse.ArgumentParser(description="Pick a batch of held-out articles.")
+    parser.add_argument("corpora", type=Path, help="the unpacked ../shared/corpora")
+    parser.add_argument("--batch", type=int, choices=(1, 2), default=1)
+    args = parser.parse_args(argv)
+    root = args.corpora
     tuned = _picked(DATA / "ant_candidates.jsonl")
-    if argv[1:] != ["--batch", "2"]:
+    if args.batch == 1:
         return write_candidates(OUT, ant(root, tuned) + english(_english_pages(root), tuned))
     used = tuned | _picked(OUT)
     pages = _english_pages(root) + _extracted_pages(root)

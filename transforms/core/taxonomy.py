@@ -49,6 +49,9 @@ class Conflict:
     names: dict[str, str]
     ucdp: tuple[dict[str, Any], ...]
     episodes: tuple[dict[str, Any], ...]
+    # A war between two parties: the aliases that name each (texts of the
+    # conflict's own aliases).  Its places open it only when both are named.
+    sides: tuple[frozenset[str], ...] = ()
 
 
 @dataclass(frozen=True, slots=True)
@@ -103,15 +106,16 @@ def parse_taxonomy(text: str) -> Taxonomy:
         if conflict_id in seen:
             raise TaxonomyError(f"conflict {conflict_id!r} appears twice")
         seen.add(conflict_id)
+        own = _conflict_aliases(conflict_id, record)
         conflicts.append(
             Conflict(
                 id=conflict_id,
                 names=dict(_required(record, "names", conflict_id)),
                 ucdp=tuple(record.get("ucdp") or ()),
                 episodes=tuple(record.get("episodes") or ()),
+                sides=_sides(conflict_id, record.get("sides"), {a.text for a in own}),
             )
         )
-        own = _conflict_aliases(conflict_id, record)
         for lang in complete:
             if not any(a.lang == lang and a.tier == "core" for a in own):
                 raise TaxonomyError(f"{conflict_id}: no core alias in {lang!r}, a language the taxonomy calls complete")
@@ -136,6 +140,17 @@ def _conflict_aliases(conflict_id: str, record: dict) -> list[Alias]:
             out += _aliases(conflict_id, by_lang, tier, kind)
     out += _aliases(conflict_id, record.get("negatives"), NEGATIVE, NEGATIVE)
     return out
+
+
+def _sides(conflict_id: str, sides: list | None, aliases: set[str]) -> tuple[frozenset[str], ...]:
+    if not sides:
+        return ()
+    if not isinstance(sides, list) or len(sides) != 2 or not all(isinstance(side, list) and side for side in sides):
+        raise TaxonomyError(f"{conflict_id}.sides: two lists of the conflict's aliases, one per party")
+    unknown = sorted({text for side in sides for text in side} - aliases)
+    if unknown:
+        raise TaxonomyError(f"{conflict_id}.sides: not aliases of the conflict: {unknown}")
+    return tuple(frozenset(side) for side in sides)
 
 
 def _event_aliases(kind: str, by_lang: dict | None) -> list[Alias]:

@@ -198,6 +198,11 @@ class TopicTagger:
         self._aliases: list[Alias] = list(taxonomy.aliases)
         self._weights = dict(taxonomy.weights)
         self._stems = [stems(a.text) for a in self._aliases]
+        # Per conflict, the alias indices naming each of its two sides (if it has them).
+        self._sides = [
+            tuple({i for i, a in enumerate(self._aliases) if a.conflict == c.id and a.text in side} for side in c.sides)
+            for c in taxonomy.conflicts
+        ]
         self._all_langs = frozenset(a.lang for a in self._aliases)
         keyed: dict[str, dict[tuple[int, str, bool], _Entry]] = {}
         for i, alias in enumerate(self._aliases):
@@ -269,31 +274,25 @@ class TopicTagger:
                 taken_to = last
         return kept
 
-    def _opening(self, by_alias: dict[int, _Hit], opening_units: set[int], any_event: bool) -> str | None:
+    def _opening(self, conflict: int, by_alias: dict[int, _Hit], opening_units: set[int]) -> str | None:
         """The gate: why this conflict's evidence opens it, or None.
 
-        A core name, actor or event of the conflict opens it, but for one
-        core alias alone, in a single sentence off the title and lead of an
-        article without a word of violence, peace or victims: "Zelensky" in
-        an impeachment story, "the Russian invasion of Ukraine" as the
-        reason for a civil-defence leaflet, is a passing reference.  Its places
+        A core name, actor or event of the conflict opens it.  Its places
         open it only with a term of violence or of its ending (not of
         victims: a fire kills too): a core place when the article has such a
         term anywhere; two distinct place or country aliases (Tripoli and
         Libya, not Libya and Libyan) when one of them is in the sentence of
         one, or next to it.  A district named in a harvest story, or "clashes between
-        fans" beside one country's name, opens nothing."""
+        fans" beside one country's name, opens nothing.  A war between two
+        parties (the taxonomy's ``sides``) opens on its places only when the
+        article names both: Iran's cities and militias beside a violence
+        term, with Israel unnamed, are no Iran-Israel war story."""
         aliases = [self._aliases[a] for a in by_alias]
-        core = [a for a in by_alias if self._aliases[a].tier == "core"]
-        named = [a for a in core if self._aliases[a].kind != "places"]
-        in_passing = (
-            not any_event
-            and not any(by_alias[a].prominent for a in core)
-            and len(set().union(*(by_alias[a].units for a in core))) == 1
-            and all(same_name(self._stems[a], self._stems[b]) for a in core for b in core)
-        )
-        if named and not in_passing:
-            return f"core {'/'.join(sorted({self._aliases[a].kind for a in named}))}"
+        named = sorted({a.kind for a in aliases if a.tier == "core" and a.kind != "places"})
+        if named:
+            return f"core {'/'.join(named)}"
+        if not all(side & by_alias.keys() for side in self._sides[conflict]):
+            return None
         if opening_units and any(a.tier == "core" for a in aliases):
             return "core place, violence or ceasefire in the article"
         located = [a for a in by_alias if self._aliases[a].tier in ("core", "context")]
@@ -318,7 +317,7 @@ class TopicTagger:
             negative = sum(h.weight for a, h in by_alias.items() if self._aliases[a].tier == NEGATIVE)
             positive = {a: h for a, h in by_alias.items() if self._aliases[a].tier != NEGATIVE}
             own = [h for a, h in positive.items() if self._aliases[a].tier in ("core", "context")]
-            why = self._opening(positive, opening, bool(events))
+            why = self._opening(conflict, positive, opening)
             if why is None:
                 # A passing mention (a context alias alone, a place with no word
                 # of violence) is findable in topic_scores, with a small score.
