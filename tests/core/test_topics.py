@@ -399,6 +399,11 @@ def test_victims_alone_do_not_open_a_conflict_on_its_places():
         "Shelling kills 24 in Ganja", "Twenty-four people were killed by shelling in Ganja, Azerbaijan.", "en"
     )
     assert shelled.primary == "nagorno-karabakh"
+    # A core place, a town at the heart of the war, opens on victims alone.
+    gaza = TAGGER.tag("Palestinians killed in Khan Younis", "Two Palestinians were killed near Khan Younis.", "en")
+    assert _why(gaza, "israel-palestine") == "opened (core place, violence, ceasefire or victims in the article)"
+    calm = TAGGER.tag("Market reopens in Khan Younis", "The fish market reopened near Khan Younis.", "en")
+    assert _why(calm, "israel-palestine").startswith("mentioned in passing")
 
 
 def test_an_event_term_far_from_the_places_does_not_open_them():

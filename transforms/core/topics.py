@@ -274,16 +274,20 @@ class TopicTagger:
                 taken_to = last
         return kept
 
-    def _opening(self, conflict: int, by_alias: dict[int, _Hit], opening_units: set[int]) -> str | None:
+    def _opening(
+        self, conflict: int, by_alias: dict[int, _Hit], opening_units: set[int], any_event: bool
+    ) -> str | None:
         """The gate: why this conflict's evidence opens it, or None.
 
-        A core name, actor or event of the conflict opens it.  Its places
-        open it only with a term of violence or of its ending (not of
-        victims: a fire kills too): a core place when the article has such a
-        term anywhere; two distinct place or country aliases (Tripoli and
-        Libya, not Libya and Libyan) when one of them is in the sentence of
-        one, or next to it.  A district named in a harvest story, or "clashes between
-        fans" beside one country's name, opens nothing.  A war between two
+        A core name, actor or event of the conflict opens it.  A core place
+        (a town at the heart of the war: Gaza, Idlib, Kandahar) opens it
+        when the article has a term of violence, of its ending or of victims
+        anywhere.  Two distinct place or country aliases (Tripoli and Libya,
+        not Libya and Libyan) open it when a term of violence or of its
+        ending is in the sentence of one, or next to it; not one of victims,
+        since a fire in a capital kills too.  A district named in a harvest
+        story, or "clashes between fans" beside one country's name, opens
+        nothing.  A war between two
         parties (the taxonomy's ``sides``) opens on its places only when the
         article names both: Iran's cities and militias beside a violence
         term, with Israel unnamed, are no Iran-Israel war story."""
@@ -293,8 +297,8 @@ class TopicTagger:
             return f"core {'/'.join(named)}"
         if not all(side & by_alias.keys() for side in self._sides[conflict]):
             return None
-        if opening_units and any(a.tier == "core" for a in aliases):
-            return "core place, violence or ceasefire in the article"
+        if any_event and any(a.tier == "core" for a in aliases):
+            return "core place, violence, ceasefire or victims in the article"
         located = [a for a in by_alias if self._aliases[a].tier in ("core", "context")]
         near = [a for a in located if _beside(by_alias[a].units) & opening_units]
         if any(not same_name(self._stems[a], self._stems[b]) for a in near for b in located):
@@ -317,7 +321,7 @@ class TopicTagger:
             negative = sum(h.weight for a, h in by_alias.items() if self._aliases[a].tier == NEGATIVE)
             positive = {a: h for a, h in by_alias.items() if self._aliases[a].tier != NEGATIVE}
             own = [h for a, h in positive.items() if self._aliases[a].tier in ("core", "context")]
-            why = self._opening(conflict, positive, opening)
+            why = self._opening(conflict, positive, opening, bool(events))
             if why is None:
                 # A passing mention (a context alias alone, a place with no word
                 # of violence) is findable in topic_scores, with a small score.
