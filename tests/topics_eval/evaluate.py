@@ -2,9 +2,10 @@
 
 The set: the seeds (all Nagorno-Karabakh), 125 ANT articles labelled by
 hand (``tests/data/topics/ant_*``), the short articles in ``written.yaml``,
-and 370 real articles the taxonomy was never tuned on, in two batches
-(``heldout_*``, ``heldout2_*``: a random sample of ANT news and English
-pages of the html corpora, each read by two readers).  Every article falls in a development
+and 370 real articles picked blind in two batches (``heldout_*``,
+``heldout2_*``: a hashed sample of ANT news and English pages of the html
+corpora, each read by two readers; only their development halves are read
+when the taxonomy changes).  Every article falls in a development
 or a frozen test part by a hash of its id (:func:`part`); changes to the
 taxonomy or the scoring are judged on the test part, whose misses are not
 listed.  Prints, per part, primary-topic accuracy and how many labelled
