@@ -4,6 +4,7 @@ that runs the real pipeline and reads its Parquet back."""
 from __future__ import annotations
 
 import shutil
+import tempfile
 from pathlib import Path
 
 import pyarrow as pa
@@ -23,6 +24,18 @@ def read_table(out: Path, table: str = "articles") -> pa.Table:
 
 def rows_by_doc_id(table: pa.Table) -> list[dict]:
     return sorted(table.to_pylist(), key=lambda r: r["doc_id"])
+
+
+@pytest.fixture(scope="session", autouse=True)
+def _temp_files_under_pytest(tmp_path_factory):
+    """Beam makes a temp folder for every Pipeline it builds and removes it
+    only when the pipeline runs; the graph tests build pipelines they never
+    run.  Their folders go under pytest's temp root, which pytest prunes,
+    instead of piling up in /tmp."""
+    before = tempfile.tempdir
+    tempfile.tempdir = str(tmp_path_factory.mktemp("tempfile"))
+    yield
+    tempfile.tempdir = before
 
 
 @pytest.fixture
