@@ -20,7 +20,7 @@ from apache_beam.testing.util import assert_that, equal_to
 from tests.conftest import DATA, SEEDS, read_table
 from tests.test_options_cli import _build, _cli
 from tests.topics_eval.evaluate import DATA as TOPICS_DATA
-from tests.topics_eval.evaluate import DEV, HELDOUT_BATCHES, TEST, evaluate
+from tests.topics_eval.evaluate import DEV, HELDOUT_BATCHES, TEST, evaluate, unlabelled_checks
 from tests.topics_eval.merge_readings import merge
 from transforms.core.taxonomy import packaged_taxonomy_text
 from transforms.topics import TagTopics
@@ -157,6 +157,15 @@ def test_held_out_labels_are_what_their_blind_readings_give(batch):
     for doc_id, label in labels.items():
         assert len(label["readings"]) >= 2, doc_id
         assert label == merge(label["readings"]), doc_id
+
+
+def test_the_docs_table_of_unlabelled_checks_is_what_the_judged_articles_give():
+    docs = (Path(__file__).resolve().parents[1] / "docs" / "topics.md").read_text(encoding="utf-8")
+    checks = unlabelled_checks()
+    assert len(checks) >= 7
+    for change, (changed, judged, before, after) in checks.items():
+        assert judged <= changed, change
+        assert f"| {changed} | {judged} | {before} | {after} |" in docs, change
 
 
 def test_labelled_evaluation_holds_its_figures_on_the_frozen_test_part():

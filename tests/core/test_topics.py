@@ -312,6 +312,10 @@ def test_library_call_takes_another_taxonomy():
         ),
         (MINI.replace("    terms:", "    sides: [[Zembla], [Ruritania]]\n    terms:"), "not aliases of the conflict"),
         (MINI.replace("    terms:", "    sides: [[Zembla]]\n    terms:"), "two lists"),
+        (MINI.replace("    terms:", "    sides: [[Zembla, [Zembla]], [Zembla]]\n    terms:"), "two lists"),
+        (MINI.replace("    terms:", "    sides: [[Zembla, 5], [Zembla]]\n    terms:"), "two lists"),
+        (MINI.replace("    terms:", "    sides: []\n    terms:"), "two lists"),
+        (MINI.replace("    terms:", "    sides: [[Zembla], [Zembla]]\n    terms:"), "on both sides"),
     ],
 )
 def test_malformed_taxonomies_are_refused_with_the_reason(broken, message):
@@ -390,7 +394,7 @@ def test_clashes_between_fans_beside_a_country_name_open_nothing():
     assert english.topics == () and _why(english, "libya").startswith("mentioned in passing")
 
 
-def test_victims_alone_do_not_open_a_conflict_on_its_places():
+def test_victims_open_a_core_place_but_not_a_country_and_its_capital():
     # A fire kills too: "killed" beside the capital and the country is not a war.
     text = "Twenty-four people were killed in a fire at a rehabilitation centre in Baku, Azerbaijan's capital."
     result = TAGGER.tag("Fire kills 24 in Baku", text, "en")
@@ -470,6 +474,12 @@ def test_a_war_between_two_parties_opens_on_its_places_only_when_both_are_named(
     assert _why(one_side, "iran-israel") == "mentioned in passing: not opened"
     both = TAGGER.tag("اللجنة العربية تدين التدخلات الإيرانية", text + "وحذرت إسرائيل من الرد.\n", "ar")
     assert _why(both, "iran-israel").startswith("opened (two places")
+    # Each party under any of its names, the longer ones other conflicts share included.
+    for israel in ("بنيامين نتنياهو", "جيش الاحتلال", "تل أبيب"):
+        named = TAGGER.tag("اللجنة العربية تدين التدخلات الإيرانية", text + f"وحذر {israel} من الرد.\n", "ar")
+        assert _why(named, "iran-israel").startswith("opened (two places"), israel
+    english = "Airstrikes hit Isfahan and Tehran overnight, Iranian officials said. Benjamin Netanyahu did not comment."
+    assert _why(TAGGER.tag(None, english, "en"), "iran-israel").startswith("opened")
     # A core name or actor opens it whatever the sides.
     named = TAGGER.tag("الحرب الإيرانية الإسرائيلية", text, "ar")
     assert _why(named, "iran-israel") == "opened (core names)"

@@ -15,7 +15,8 @@ negatives and traps that were tagged; the tagging cost; and, with the
 corpora at hand, the real negatives at scale: every ANT sport, technology,
 culture and economy article through the tagger, the share tagged per
 category and the tagged ones, each marked as read (a war story filed under
-sport) or not.
+sport) or not; and the changes checked on unlabelled news, with how many
+of the judged articles each gets right (:func:`unlabelled_checks`).
 
 Labels: ``primary`` (a conflict id, or null for none), ``also`` (other
 primaries a careful reader would accept for a mixed article), ``must_not``
@@ -284,6 +285,27 @@ def _ms_per_long_article(tagger: TopicTagger, items: list[Item], repeat: int, si
     return 1000 * best / max(len(articles), 1)
 
 
+def unlabelled_checks(path: Path = DATA / "unlabelled_checks.json") -> dict[str, tuple[int, int, int, int]]:
+    """Per change checked on unlabelled news: (articles it changes, judged,
+    right before it, right after it).  Right: the first tag is the reader's
+    primary or an accepted alternative, or no tag where the reader names no
+    conflict."""
+
+    def right(tags: list[str], label: dict) -> bool:
+        return tags[0] in {label["primary"], *label["also"]} if tags else label["primary"] is None
+
+    checks = json.loads(path.read_text(encoding="utf-8"))
+    return {
+        change: (
+            check["articles_changed"],
+            len(check["judged"]),
+            sum(right(j["tags_before"], j) for j in check["judged"].values()),
+            sum(right(j["tags_after"], j) for j in check["judged"].values()),
+        )
+        for change, check in checks.items()
+    }
+
+
 def _fmt(x: float | None) -> str:
     return "   -" if x is None else f"{x:.2f}"
 
@@ -436,6 +458,10 @@ def main(argv: list[str] | None = None) -> int:
         corpus = _ant_corpus(Path(args.corpora), Path(args.keep or tmp))
         negatives = category_negatives(corpus, tagger) if corpus else None
     print(render(report, tagger.taxonomy.ids, negatives))
+    checks = unlabelled_checks()
+    print("\nchanges checked on unlabelled ANT news (articles changed, judged, right before -> after):")
+    for change, (changed, judged, before, after) in checks.items():
+        print(f"  {change}: {changed}, {judged} judged, {before} -> {after}")
     test = report.of(TEST)
     if args.json:
         figures = {
@@ -454,6 +480,10 @@ def main(argv: list[str] | None = None) -> int:
                 "tagged": {c: round(negatives.share((c,)), 4) for c in NEGATIVE_CATEGORIES},
                 "sport_technology_errors": round(negatives.share(("sport", "technology"), True), 4),
                 "tagged_ids": [t.id for t in negatives.tagged],
+            },
+            "unlabelled_checks": {
+                change: dict(zip(("changed", "judged", "right_before", "right_after"), counts, strict=True))
+                for change, counts in checks.items()
             },
             "ms_per_article": round(report.ms_per_article, 4),
             "ms_per_5000_chars": round(report.ms_per_5000_chars, 4),

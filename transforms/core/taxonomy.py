@@ -20,7 +20,8 @@ NEGATIVE = "negative"
 # Taxonomy-wide conflict-event vocabulary (clashes, shelling, ceasefire ...):
 # never evidence of one conflict by itself, it lets place names open one.
 EVENT = "event"
-# Violence and its ending open a conflict on its places; victims only weigh.
+# Violence and its ending open a conflict on its places; victims open it on
+# a core place only (a fire in a capital kills too).
 EVENT_KINDS = ("violence", "peace", "victims")
 OPENING_EVENTS = ("violence", "peace")
 # The conflict id of taxonomy-wide off-topic terms, which subtract from all.
@@ -113,7 +114,7 @@ def parse_taxonomy(text: str) -> Taxonomy:
                 names=dict(_required(record, "names", conflict_id)),
                 ucdp=tuple(record.get("ucdp") or ()),
                 episodes=tuple(record.get("episodes") or ()),
-                sides=_sides(conflict_id, record.get("sides"), {a.text for a in own}),
+                sides=_sides(conflict_id, record.get("sides"), {a.text for a in own if a.tier != NEGATIVE}),
             )
         )
         for lang in complete:
@@ -142,14 +143,21 @@ def _conflict_aliases(conflict_id: str, record: dict) -> list[Alias]:
     return out
 
 
-def _sides(conflict_id: str, sides: list | None, aliases: set[str]) -> tuple[frozenset[str], ...]:
-    if not sides:
+def _sides(conflict_id: str, sides: Any, aliases: set[str]) -> tuple[frozenset[str], ...]:
+    if sides is None:
         return ()
-    if not isinstance(sides, list) or len(sides) != 2 or not all(isinstance(side, list) and side for side in sides):
-        raise TaxonomyError(f"{conflict_id}.sides: two lists of the conflict's aliases, one per party")
+    shape = f"{conflict_id}.sides: two lists of the conflict's aliases, one per party"
+    if not isinstance(sides, list) or len(sides) != 2:
+        raise TaxonomyError(shape)
+    for side in sides:
+        if not isinstance(side, list) or not side or not all(isinstance(text, str) for text in side):
+            raise TaxonomyError(shape)
     unknown = sorted({text for side in sides for text in side} - aliases)
     if unknown:
         raise TaxonomyError(f"{conflict_id}.sides: not aliases of the conflict: {unknown}")
+    both = sorted(set(sides[0]) & set(sides[1]))
+    if both:
+        raise TaxonomyError(f"{conflict_id}.sides: on both sides: {both}")
     return tuple(frozenset(side) for side in sides)
 
 

@@ -11,7 +11,8 @@ so "وبشوشي" matches شوشي while "بشوشين" matches nothing.
 A gate in the spirit of GDELT's event coding and the Europe Media Monitor's
 combined alerts decides which conflicts an article is about: a conflict's
 core names open it, its places only with a word of violence or ceasefire
-(:meth:`TopicTagger._opening`).  A conflict named but not opened is a
+(victims too, for a core place), and a war between two parties only when
+both are named (:meth:`TopicTagger._opening`).  A conflict named but not opened is a
 passing mention, kept in the scores with a small score.  Scoring follows
 the same recipe: tier weight times count, title and lead boosted, a bonus
 for several distinct aliases, event terms beside the conflict's aliases
