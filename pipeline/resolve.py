@@ -42,6 +42,7 @@ from transforms.read import (
     WatchSpec,
     file_extension,
     kind_of,
+    relative_to,
     unlisted_files,
 )
 from transforms.write import BATCH_FILE, WindowSpec
@@ -76,6 +77,11 @@ class Manifest:
     path: str
     folder: str
     header: str
+    rows: int = 0
+    # Rows naming no file the input lists (the first few of them), and how
+    # many: a typo in a path, or a file not copied, which the run reports.
+    unmatched: tuple[str, ...] = ()
+    unmatched_rows: int = 0
 
 
 @dataclass(frozen=True)
@@ -289,7 +295,30 @@ def resolve_source(opts: NewsbeamOptions, streaming: bool, runner: str | None = 
                 "(Dataflow, Flink): the local DirectRunner cannot run an endless watch. Use --polls N here."
             )
     inputs = plan_input(opts.input, watch=watch is not None, offline=offline)
-    return FilesSource(inputs, find_manifest(opts.manifest, inputs.root, offline), opts.max_bytes, watch)
+    # A watched folder's files are still to come: its rows are not checked against them.
+    listed = inputs.pattern if watch is None and inputs.matched else None
+    return FilesSource(inputs, find_manifest(opts.manifest, inputs.root, offline, listed), opts.max_bytes, watch)
+
+
+UNMATCHED_SHOWN = 5
+
+
+def _unmatched(files: list[str], folder: str, pattern: str) -> list[str]:
+    """The manifest's files (relative to its ``folder``) that ``pattern`` does not list."""
+    listed = FileSystems.match([pattern])[0].metadata_list + unlisted_files(pattern)
+    present = {relative_to(m.path, folder) for m in listed}
+    return [f for f in files if f not in present]
+
+
+def unmatched_rows_line(manifest: Manifest) -> str:
+    """The run's warning about manifest rows naming no file of the input."""
+    shown = ", ".join(manifest.unmatched)
+    rest = manifest.unmatched_rows - len(manifest.unmatched)
+    more = f" and {rest} more" if rest else ""
+    return (
+        f"newsbeam: {manifest.path}: {manifest.unmatched_rows} of {manifest.rows} rows name no file of --input "
+        f"({shown}{more}); their metadata is not used"
+    )
 
 
 def _is_remote(path: str) -> bool:
@@ -378,9 +407,12 @@ def _skipped(paths) -> str:
     return f"{total} file{'s' if total != 1 else ''} skipped ({by_count(counts)})"
 
 
-def find_manifest(flag: str | None, root: str, offline: bool = False) -> Manifest | None:
+def find_manifest(
+    flag: str | None, root: str, offline: bool = False, input_pattern: str | None = None
+) -> Manifest | None:
     """The sidecar manifest --manifest names (``flag``), else manifest.csv in
-    the input's ``root`` if there is one; None for 'none' or no manifest."""
+    the input's ``root`` if there is one; None for 'none' or no manifest.
+    With ``input_pattern``, the rows naming no file it lists are noted."""
     if flag and flag.lower() == "none":
         return None
     path = _absolute(flag) if flag else FileSystems.join(root, MANIFEST_NAME)
@@ -403,10 +435,12 @@ def find_manifest(flag: str | None, root: str, offline: bool = False) -> Manifes
     header = text.split("\n", 1)[0].rstrip("\r")
     try:
         # Every row is checked before any worker starts, so a bad one is one line here, not a failed run.
-        check_rows(text)
+        files = check_rows(text)
     except ManifestError as exc:
         raise ValueError(f"--manifest {path!r}: {exc}") from exc
-    return Manifest(path=path, folder=path.rsplit("/", 1)[0], header=header)
+    folder = path.rsplit("/", 1)[0]
+    missing = _unmatched(files, folder, input_pattern) if input_pattern else []
+    return Manifest(path, folder, header, len(files), tuple(missing[:UNMATCHED_SHOWN]), unmatched_rows=len(missing))
 
 
 def output_is_empty(output: str) -> bool:

@@ -39,7 +39,7 @@ from pipeline.commit import (
 )
 from pipeline.graph import TABLE_SPECS, TABLES, wire
 from pipeline.options import NewsbeamOptions, beam_help, check_flags, endless, is_dataflow, run_help
-from pipeline.resolve import STAGING_PREFIX, TEMP_FOLDER, RunPlan, by_count, resolve, temp_root
+from pipeline.resolve import STAGING_PREFIX, TEMP_FOLDER, RunPlan, by_count, resolve, temp_root, unmatched_rows_line
 from pipeline.stories import STORIES, STORIES_FILE, write_stories
 from transforms.agencies import AGENCY_PREFIX, NO_AGENCY
 from transforms.common import (
@@ -452,6 +452,9 @@ def run(argv: list[str] | None = None, source_factory: SourceFactory | None = No
     output = _absolute(opts.output) if opts.output else ""
     output_existed = staging is not None and present(output)
     plan = resolve(options, source_given=source is not None, tables_at=staging, run_id=run_id)  # before Beam's checks
+    manifest = getattr(plan.source, "manifest", None)
+    if manifest is not None and manifest.unmatched_rows:
+        print(unmatched_rows_line(manifest), file=sys.stderr)
     lock = OutputLock(output, run_id, command, STAGING_PREFIX) if staging else None
     if lock:
         lock.acquire()

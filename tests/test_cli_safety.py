@@ -307,6 +307,25 @@ def test_a_manifest_row_that_cannot_be_used_is_one_line_before_the_run(tmp_path,
     assert not out.exists()
 
 
+def test_manifest_rows_naming_no_file_of_the_input_are_reported_and_the_run_goes_on(tmp_path, capsys):
+    folder = tmp_path / "in"
+    folder.mkdir()
+    (folder / "000.txt").write_text((SEEDS / "000_bbe93062319f189f.txt").read_text(encoding="utf-8"), encoding="utf-8")
+    rows = [f"{name},Outlet,,2020-11-09T12:00:00Z" for name in ("000.txt", *(f"gone{i}.txt" for i in range(7)))]
+    (folder / "manifest.csv").write_text("file,outlet,url,published\n" + "\n".join(rows) + "\n", encoding="utf-8")
+    code, out, err = _run(capsys, "run", "--input", str(folder), "--output", str(tmp_path / "out"))
+    assert code == 0, err
+    assert (
+        f"newsbeam: {folder / 'manifest.csv'}: 7 of 8 rows name no file of --input "
+        "(gone0.txt, gone1.txt, gone2.txt, gone3.txt, gone4.txt and 2 more); their metadata is not used"
+    ) in err.splitlines()
+    assert "articles written  1" in out
+    # Every row matched: nothing said.
+    (folder / "manifest.csv").write_text("file,outlet,url,published\n" + rows[0] + "\n", encoding="utf-8")
+    code, _, err = _run(capsys, "run", "--input", str(folder), "--output", str(tmp_path / "out2"))
+    assert code == 0 and "name no file" not in err
+
+
 def test_a_manifest_that_is_not_utf8_is_named(tmp_path, capsys):
     folder = tmp_path / "in"
     folder.mkdir()

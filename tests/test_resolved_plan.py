@@ -50,7 +50,7 @@ def test_the_input_folder_and_its_manifest_are_resolved_into_dataclasses(tmp_pat
     source = plan.source
     assert isinstance(source, FilesSource)
     assert source.input == InputPlan(pattern=f"{folder}/**", root=str(folder), matched=2)
-    assert source.manifest == Manifest(path=f"{folder}/manifest.csv", folder=str(folder), header=HEADER)
+    assert source.manifest == Manifest(path=f"{folder}/manifest.csv", folder=str(folder), header=HEADER, rows=1)
     assert source.expected_files == 2 and source.watch is None
     with pytest.raises(dataclasses.FrozenInstanceError):
         plan.source = None  # type: ignore[misc]

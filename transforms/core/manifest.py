@@ -57,10 +57,11 @@ def parse_row(columns: list[str], line: str) -> tuple[str, DocMeta] | None:
     return rel, meta
 
 
-def check_rows(text: str) -> int:
-    """The number of data rows, or :class:`ManifestError` naming the line of
-    the first row that cannot be used: one whose time cannot be read, or a
-    second row for a file (which of the two would win depends on the runner)."""
+def check_rows(text: str) -> list[str]:
+    """The files the data rows name, in order, or :class:`ManifestError`
+    naming the line of the first row that cannot be used: one whose time
+    cannot be read, or a second row for a file (which of the two would win
+    depends on the runner)."""
     lines = text.splitlines()
     columns = check_header(lines[0] if lines else "")
     first_line: dict[str, int] = {}
@@ -75,7 +76,7 @@ def check_rows(text: str) -> int:
         if rel in first_line:
             raise ManifestError(f"line {number}: a second row for {rel!r} (the first is on line {first_line[rel]})")
         first_line[rel] = number
-    return len(first_line)
+    return list(first_line)
 
 
 def parse_manifest(text: str) -> dict[str, DocMeta]:
