@@ -13,14 +13,14 @@ Two groups, neither chosen by the taxonomy's own words:
   name war in generic words (war, troops, killed, ...: no conflict's name)
   and a hashed sample of the others.
 
-A second batch (``--batch 2``, ``heldout2_*``) continues both groups by the
-same rules, past every article already picked: the next ANT articles in
+Each later batch (``--batch N``, ``heldoutN_*``) continues both groups by
+the same rules, past every article already picked: the next ANT articles in
 hash order, and English pages that include Media Cloud's and
 trafilatura's test pages (their body text as trafilatura extracts it,
 since those corpora give no publisher's text), every war page left and a
 third as many others, as in the first batch.
 
-    python -m tests.topics_eval.pick_heldout /tmp/corp [--batch 2]
+    python -m tests.topics_eval.pick_heldout /tmp/corp [--batch N]
 """
 
 from __future__ import annotations
@@ -41,11 +41,17 @@ from transforms.core.ids import stable_hash
 
 DATA = Path(__file__).resolve().parents[1] / "data" / "topics"
 OUT = DATA / "heldout_candidates.jsonl"
-OUT_2 = DATA / "heldout2_candidates.jsonl"
+BATCHES = 3
+
+
+def out(batch: int) -> Path:
+    return OUT if batch == 1 else DATA / f"heldout{batch}_candidates.jsonl"
+
+
 MAX_CHARS = 3000
 ANT_ARTICLES = 110
 EN_WAR, EN_OTHER = 60, 20
-ANT_ARTICLES_2 = 130
+ANT_ARTICLES_2 = 130  # and in every later batch
 # Generic words only: a page is picked for naming war, not for naming one of
 # the taxonomy's conflicts.
 _WAR = re.compile(
@@ -173,16 +179,18 @@ def english(pages: list[dict], used: dict[str, str | None], n_war: int = EN_WAR,
 def main(argv: list[str]) -> int:
     parser = argparse.ArgumentParser(description="Pick a batch of held-out articles.")
     parser.add_argument("corpora", type=Path, help="the unpacked ../shared/corpora")
-    parser.add_argument("--batch", type=int, choices=(1, 2), default=1)
+    parser.add_argument("--batch", type=int, choices=range(1, BATCHES + 1), default=1)
     args = parser.parse_args(argv)
     root = args.corpora
     tuned = _picked(DATA / "ant_candidates.jsonl")
     if args.batch == 1:
         return write_candidates(OUT, ant(root, tuned) + english(_english_pages(root), tuned))
-    used = tuned | _picked(OUT)
+    used = tuned
+    for earlier in range(1, args.batch):
+        used |= _picked(out(earlier))
     pages = _english_pages(root) + _extracted_pages(root)
     return write_candidates(
-        OUT_2, ant(root, used, ANT_ARTICLES_2, same_titles=False) + english(pages, used, None, None)
+        out(args.batch), ant(root, used, ANT_ARTICLES_2, same_titles=False) + english(pages, used, None, None)
     )
 
 
