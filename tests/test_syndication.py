@@ -85,6 +85,33 @@ def test_a_batch_run_writes_agencies_and_a_stories_table_that_agrees(run_pipelin
     assert spread["copies"] >= 5 and spread["outlet_count"] == 3 and spread["spread_minutes"] > 0
 
 
+def test_a_saved_texts_credit_line_credits_its_agency_and_stays_out_of_the_text(run_pipeline, tmp_path):
+    folder = tmp_path / "texts"
+    folder.mkdir()
+    body = (
+        "مهرجان السينما الإسرائيلية في باريس يثير جدلا\n\n"
+        "دعت منظمات مؤيدة للفلسطينيين إلى مقاطعة مهرجان السينما الإسرائيلية في باريس، وقال منظموه إنهم ماضون فيه.\n"
+        "وستقام النسخة 18 من المهرجان بين 13 و20 آذار/مارس في باريس.\n \n"
+    )
+    (folder / "credited.txt").write_text(body + "فرانس24/ أ ف ب\n", encoding="utf-8")
+    other = (
+        "افتتاح معرض للكتاب في ليون\n\n"
+        "افتتح في مدينة ليون الفرنسية معرض للكتاب يستمر أسبوعا بمشاركة دور نشر من عشرين بلدا، "
+        "ويضم أجنحة لكتب الأطفال والروايات المترجمة.\n"
+        "وقال المنظمون إن عدد الزوار المتوقع يفوق خمسين ألفا، وإن الدخول مجاني طوال أيام المعرض.\n"
+    )
+    (folder / "plain.txt").write_text(other, encoding="utf-8")
+    summary, out = run_pipeline(folder)
+    assert summary.balanced and summary.articles == 2 and summary.agencies == {"afp": 1}
+    rows = {Path(r["source_uri"]).name: r for r in read_table(out).to_pylist()}
+    assert rows["credited.txt"]["agencies"] == ["afp"]
+    assert rows["credited.txt"]["agency_credits"] == [
+        {"agency": "afp", "where": "credit line", "text": "فرانس24/ أ ف ب"}
+    ]
+    assert "أ ف ب" not in rows["credited.txt"]["text"] and rows["plain.txt"]["agencies"] == []
+    assert "credit_lines" not in read_table(out).column_names
+
+
 def test_an_appended_run_rebuilds_the_stories_of_the_whole_output(run_pipeline, tmp_path):
     lines = SAMPLE.read_text(encoding="utf-8").splitlines()
     first, second = tmp_path / "day1", tmp_path / "day2"

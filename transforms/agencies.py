@@ -18,6 +18,7 @@ from transforms.core.agencies import AgencyMatcher
 from transforms.shutdown import skip_last_collection
 
 AGENCY_PREFIX = "agency."
+CREDIT_LINES = "credit_lines"  # the extract stage's, for this stage only
 NO_AGENCY = "none"
 
 
@@ -35,10 +36,13 @@ class AttributeAgenciesFn(StageDoFn):
 
     @timed_stage
     def process(self, article: dict[str, Any]) -> Iterator[dict[str, Any]]:
-        attribution = self._matcher.attribute(article["text"], article.get("author"), article.get("outlet"))
+        # A saved text's credit lines, cleaned out of its text, close it again here.
+        credit_lines = article.get(CREDIT_LINES) or ()
+        text = "\n".join((article["text"], *credit_lines))
+        attribution = self._matcher.attribute(text, article.get("author"), article.get("outlet"))
         for agency in attribution.agencies or (NO_AGENCY,):
             self._counters.inc(agency)
-        yield {**article, **attribution.columns()}
+        yield {**{k: v for k, v in article.items() if k != CREDIT_LINES}, **attribution.columns()}
 
 
 class AttributeAgencies(beam.PTransform):

@@ -96,6 +96,8 @@ def build_article(
         "encoding": doc.encoding,
         # Consumed by the language stage, not written.
         "declared_lang": meta.lang or ext.declared_lang,
+        # Consumed by the agencies stage, not written.
+        "credit_lines": list(ext.credit_lines),
     }
 
 

@@ -4,7 +4,7 @@ import pytest
 
 from tests.conftest import SEEDS
 from transforms.core.manifest import parse_manifest
-from transforms.core.textclean import clean_text, is_caption
+from transforms.core.textclean import clean_text, is_caption, is_credit_line
 
 MANIFEST = parse_manifest((SEEDS / "manifest.csv").read_text(encoding="utf-8"))
 
@@ -108,3 +108,41 @@ def test_a_first_line_that_ends_as_a_sentence_is_body_not_headline(first):
 def test_a_headline_may_end_in_a_question_mark_or_an_ellipsis(title):
     cleaned = clean_text(f"{title}\nThe ministry said two soldiers were wounded overnight, officials said on Monday.\n")
     assert cleaned.title == title
+
+
+@pytest.mark.parametrize(
+    "line,expected",
+    [
+        ("فرانس24/ أ ف ب", True),
+        ("(الجزيرة + وكالات)", True),
+        ("المصدر : الجزيرة + وكالات", True),
+        ("سكاي نيوز عربية - رويترز", True),
+        ("(AFP)", True),
+        ("Source: Reuters", True),
+        # A caption says what the photo shows; a sentence or a link is no credit.
+        ("القوات الأذرية تتقدم بشكل كبير في إقليم قره باغ (الأناضول)", False),
+        ("وقال المتحدث إن القوات تقدمت (رويترز).", False),
+        ("اقرأ أيضا: روسيا ترفض مساعدة أرمينيا", False),
+        ("تابعونا", False),
+    ],
+)
+def test_credit_line_detection(line, expected):
+    assert is_credit_line(line) is expected
+
+
+def test_credit_lines_at_the_end_are_returned_apart_and_captions_are_not():
+    seed = clean_text((SEEDS / "000_bbe93062319f189f.txt").read_text(encoding="utf-8"), "Al Jazeera")
+    assert seed.credits == ("المصدر : الجزيرة + وكالات",) and "وكالات" not in seed.text
+    raw = (
+        "Shelling resumes near the front line\n"
+        "Smoke over the city (Reuters)\n"
+        "Heavy shelling resumed on Tuesday along the front line, officials said.\n"
+        "The ministry said two soldiers were wounded overnight.\n"
+        "(AFP)\n"
+    )
+    cleaned = clean_text(raw)
+    assert cleaned.credits == ("(AFP)",)
+    assert cleaned.paragraphs == [
+        "Heavy shelling resumed on Tuesday along the front line, officials said.",
+        "The ministry said two soldiers were wounded overnight.",
+    ]

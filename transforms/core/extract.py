@@ -60,6 +60,8 @@ class Extracted:
     canonical_url: str | None = None
     declared_lang: str | None = None
     extractor: str = "trafilatura"
+    # Credit lines cleaned out of a saved text ('فرانس24/ أ ف ب'): not text, but whose copy it is.
+    credit_lines: tuple[str, ...] = ()
 
 
 def declared_language(html: str) -> str | None:
@@ -431,4 +433,9 @@ def extract_text(raw: str, outlet: str | None = None, title: str | None = None) 
         paragraphs = [cleaned.title, *paragraphs]
     if not paragraphs:
         raise ExtractionError("no_content", "nothing left after removing page chrome")
-    return Extracted(title=title or cleaned.title, text="\n".join(paragraphs), extractor="text-cleaner")
+    return Extracted(
+        title=title or cleaned.title,
+        text="\n".join(paragraphs),
+        extractor="text-cleaner",
+        credit_lines=cleaned.credits,
+    )

@@ -15,6 +15,10 @@ Rules, in order of confidence:
 5. a short first line before a longer one (the section label);
 6. short unpunctuated lines trailing after the last paragraph (footers);
 7. the outlet's own name, alone or glued in front of the first paragraph.
+
+A credit line among the last lines ('فرانس24/ أ ف ب', '(الجزيرة + وكالات)',
+'المصدر : رويترز') is chrome to the text but says whose copy it is: it is
+returned apart (:attr:`CleanText.credits`) for agency attribution.
 """
 
 from __future__ import annotations
@@ -87,6 +91,9 @@ def _key(line: str) -> str:
 _CHROME = _lexicon(_CHROME_LINES_AR) | _lexicon(_CHROME_LINES_EN)
 _CREDIT_KEYS = _lexicon(_CREDITS)
 _PREFIX_RE = re.compile(r"^\s*(?:" + "|".join(re.escape(p) for p in _PREFIXES) + r")\s*[:：]", re.IGNORECASE)
+# A credit line's parts: the caption credits' separators, and a spaced dash ('سكاي نيوز عربية - رويترز').
+_CREDIT_LINE_SPLIT = re.compile(_CREDIT_SPLIT.pattern + r"|\s+[-–—]\s+")
+_SOURCE_PREFIX = re.compile(r"^\s*(?:المصدر|source)\s*[:：]", re.IGNORECASE)
 # '... (الأناضول)' or '... - جيتي' / '...- جيتي' at the end of a line.
 _CREDIT_TAIL = re.compile(r"(?:\(([^()]{1,40})\)|[-–—]\s*([^-–—()]{1,30}))\s*$")
 
@@ -96,10 +103,15 @@ _CREDIT_TAIL = re.compile(r"(?:\(([^()]{1,40})\)|[-–—]\s*([^-–—()]{1,30}
 _ENDS_SENTENCE = re.compile(r"(?<![.…])[.。]\s*$")
 
 
+# The last lines of a saved page in which a removed credit line counts as the article's.
+CREDIT_LINES_AT_END = 3
+
+
 @dataclass(frozen=True, slots=True)
 class CleanText:
     title: str | None
     paragraphs: list[str]
+    credits: tuple[str, ...] = ()  # removed credit lines of the article's copy, in order
 
     @property
     def text(self) -> str:
@@ -131,6 +143,19 @@ def is_caption(line: str) -> bool:
         return False
     before = line[: m.start()].rstrip()
     return not before or not before.endswith(tuple(".!?؟"))
+
+
+def is_credit_line(line: str) -> bool:
+    """A line that credits the copy and says nothing else: agencies and at
+    most one outlet name, with an optional 'المصدر :' / 'Source:' and
+    brackets ('فرانس24/ أ ف ب', '(الجزيرة + وكالات)', '(AFP)')."""
+    text = _SOURCE_PREFIX.sub("", line).strip(" :-–—").strip("()[] ")
+    if not text or _words(text) > 8 or not _is_unpunctuated(text):
+        return False
+    parts = [_key(p) for p in _CREDIT_LINE_SPLIT.split(text) if _key(p)]
+    credited = [p for p in parts if p in _CREDIT_KEYS]
+    others = [p for p in parts if p not in _CREDIT_KEYS]
+    return bool(credited) and len(others) <= 1 and all(_words(p) <= 3 for p in others)
 
 
 def _is_chrome(line: str) -> bool:
@@ -166,9 +191,12 @@ def clean_text(raw: str, outlet: str | None = None) -> CleanText:
         counts[_key(line)] = counts.get(_key(line), 0) + 1
 
     kept: list[str] = []
+    credits: list[str] = []
     for i, line in enumerate(lines):
         nxt = lines[i + 1] if i + 1 < len(lines) else ""
         if _is_chrome(line) or is_caption(line):
+            if i >= len(lines) - CREDIT_LINES_AT_END and is_credit_line(line):
+                credits.append(line)
             continue
         if _is_short_label(line, 12) and is_caption(nxt):
             continue  # alt text right before its caption
@@ -181,15 +209,18 @@ def clean_text(raw: str, outlet: str | None = None) -> CleanText:
         kept = kept[1:]
 
     # Rule 6: footer lines after the last paragraph.
+    footer: list[str] = []
     while len(kept) > 1 and _is_short_label(kept[-1], 4):
-        kept.pop()
+        footer.insert(0, kept.pop())
+    credits += [line for line in footer if is_credit_line(line)]
+    credits = sorted(dict.fromkeys(credits), key=lines.index)  # in the page's order
 
     if not kept:
-        return CleanText(None, [])
+        return CleanText(None, [], tuple(credits))
     title, body = kept[0], kept[1:]
     if _words(title) > 40 or _ENDS_SENTENCE.search(title) or not body:
         # No headline line: the whole text is body.  Headlines do not end in
         # a full stop (none of 756 ANT headlines, none of 258 Fundus ones); a
         # first line that does is the article's first sentence or a caption.
-        return CleanText(None, kept)
-    return CleanText(title, body)
+        return CleanText(None, kept, tuple(credits))
+    return CleanText(title, body, tuple(credits))
