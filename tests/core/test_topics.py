@@ -483,3 +483,12 @@ def test_a_war_between_two_parties_opens_on_its_places_only_when_both_are_named(
     # A core name or actor opens it whatever the sides.
     named = TAGGER.tag("الحرب الإيرانية الإسرائيلية", text, "ar")
     assert _why(named, "iran-israel") == "opened (core names)"
+
+
+def test_the_sudanese_is_no_mention_of_iraq():
+    text = "أعلن الرئيس السوداني تعديلا وزاريا، وقال رئيس الوزراء السوداني إن الحكومة الجديدة ستعالج الأزمة الاقتصادية."
+    assert "iraq" not in dict(TAGGER.tag("تعديل وزاري في الخرطوم", text, "ar").scores)
+    iraqi = TAGGER.tag(
+        "محمد شياع السوداني يزور أربيل", "التقى رئيس الوزراء محمد شياع السوداني في أربيل قادة الإقليم.", "ar"
+    )
+    assert "iraq" in dict(iraqi.scores)
