@@ -92,12 +92,18 @@ def _runs_counts(output: str) -> tuple[dict[str, int] | None, int]:
     return {k: sum(int(r[k]) for r in records) for k in COUNT_KEYS}, len(records)
 
 
+REPORTED_TABLES = ("articles", "duplicates", "rejects")
+
+
 def collect(output: str) -> Figures:
     """The figures of the output at ``output``."""
     if not is_remote(output) and not os.path.isdir(output):
         raise ReportError(f"{output!r} is not a folder")
     if is_remote(output) and not present(output):
         raise ReportError(f"{output!r} holds nothing")
+    if not any(FileSystems.exists(FileSystems.join(output, table)) for table in REPORTED_TABLES):
+        # A mistyped path or an input folder would give an empty page that looks like a quiet day.
+        raise ReportError(f"{output!r} is not a newsbeam output: it has no {', '.join(REPORTED_TABLES)} folder")
     figures = Figures(output=output)
     outlet_rows: Counter = Counter()
     outlet_agency: Counter = Counter()

@@ -304,4 +304,9 @@ def test_report_refuses_a_missing_output_or_a_folder_as_the_page(tmp_path):
     assert missing.returncode == 2 and missing.stderr.count("\n") == 1 and "not a folder" in missing.stderr
     folder = _cli("report", str(tmp_path), "--html", str(tmp_path), cwd=tmp_path)
     assert folder.returncode == 2 and "is a folder" in folder.stderr
+    (tmp_path / "inputs").mkdir()
+    (tmp_path / "inputs" / "a.txt").write_text("not an output", encoding="utf-8")
+    foreign = _cli("report", str(tmp_path / "inputs"), "--html", str(tmp_path / "r.html"), cwd=tmp_path)
+    assert foreign.returncode == 2 and foreign.stderr.count("\n") == 1
+    assert "is not a newsbeam output" in foreign.stderr
     assert not (tmp_path / "r.html").exists()
