@@ -234,6 +234,10 @@ def test_a_weak_second_conflict_is_scored_but_not_a_topic():
     result = TopicTagger(TAXONOMY, ScoringParams(min_score=1.0)).tag("War in Ukraine", text, "en")
     assert result.topics == ("russia-ukraine",)
     assert "israel-palestine" in dict(result.scores)
+    assert _why(result, "israel-palestine").endswith("but below a share of the strongest topic's score: not a topic")
+    assert _why(TAGGER.tag(None, "Haftar visited the port.", "en"), "libya") == (
+        "opened (core actors), but below the minimum score: not a topic"
+    )
     no_share = TopicTagger(TAXONOMY, ScoringParams(min_score=1.0, min_share=0.0)).tag("War in Ukraine", text, "en")
     assert no_share.topics == ("russia-ukraine", "israel-palestine")
 

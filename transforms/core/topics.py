@@ -357,6 +357,12 @@ class TopicTagger:
         top = max((s for t, s, _ in listed if t in eligible), default=0.0)
         topics = tuple(t for t, s, _ in listed if t in eligible and s >= p.min_score and s >= p.min_share * top)
         evidence = tuple(ev for _, _, conflict in listed for ev in self._evidence(conflict, hits[conflict] | off_topic))
+        # An open conflict the thresholds leave out says which one.
+        score = {t: s for t, s, _ in listed}
+        for k, (cid, why) in enumerate(decisions):
+            if cid in eligible and cid not in topics:
+                below = "the minimum score" if score[cid] < p.min_score else "a share of the strongest topic's score"
+                decisions[k] = (cid, f"{why}, but below {below}: not a topic")
         return TopicResult(
             topics=topics,
             primary=topics[0] if topics else None,
