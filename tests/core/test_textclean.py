@@ -146,3 +146,13 @@ def test_credit_lines_at_the_end_are_returned_apart_and_captions_are_not():
         "Heavy shelling resumed on Tuesday along the front line, officials said.",
         "The ministry said two soldiers were wounded overnight.",
     ]
+
+
+def test_a_headline_repeated_above_the_article_is_the_title_once():
+    headline = "الفجيرة الإماراتي يتعاقد مع محمد بن يطو"
+    body = "أعلن الفجيرة الصاعد حديثا لدوري المحترفين تعاقده مع المهاجم الجزائري محمد بن يطو يوم الاثنين."
+    cleaned = clean_text(f"{headline}\n\n{headline}\n{body}\n")
+    assert cleaned.title == headline and cleaned.paragraphs == [body]
+    # A short line repeated further down is still a widget title, not text.
+    widget = clean_text(f"{headline}\nالأكثر تداولا اليوم\n{body}\nالأكثر تداولا اليوم\n{body} وقال المدرب إنه سعيد.\n")
+    assert "الأكثر تداولا اليوم" not in widget.text and widget.title == headline

@@ -11,7 +11,8 @@ Rules, in order of confidence:
 2. prefixed lines: 'اقرأ أيضا: ...', 'Read more: ...', 'المصدر : ...';
 3. photo captions: a short unpunctuated line ending in a picture credit,
    '(الأناضول)' or '- جيتي', and the alt text line right before one;
-4. short unpunctuated lines repeated verbatim (alt texts, widget titles);
+4. short unpunctuated lines repeated verbatim (alt texts, widget titles),
+   but for the first line, the headline, which is kept once;
 5. a short first line before a longer one (the section label);
 6. short unpunctuated lines trailing after the last paragraph (footers);
 7. the outlet's own name, alone or glued in front of the first paragraph.
@@ -201,7 +202,9 @@ def clean_text(raw: str, outlet: str | None = None) -> CleanText:
         if _is_short_label(line, 12) and is_caption(nxt):
             continue  # alt text right before its caption
         if _is_short_label(line, 12) and counts[_key(line)] > 1:
-            continue
+            # The headline repeated above the article: kept once, as the title.
+            if not (_key(line) == _key(lines[0]) and not kept):
+                continue
         kept.append(line)
 
     # Rule 5: a section label ('سياسة دولية') before the headline.
