@@ -320,6 +320,7 @@ def test_manifest_rows_naming_no_file_of_the_input_are_reported_and_the_run_goes
         "(gone0.txt, gone1.txt, gone2.txt, gone3.txt, gone4.txt and 2 more); their metadata is not used"
     ) in err.splitlines()
     assert "articles written  1" in out
+    assert "records in = articles + duplicates + rejects + already_ingested: 1 = 1 + 0 + 0 + 0  ok" in out
     # Every row matched: nothing said.
     (folder / "manifest.csv").write_text("file,outlet,url,published\n" + rows[0] + "\n", encoding="utf-8")
     code, _, err = _run(capsys, "run", "--input", str(folder), "--output", str(tmp_path / "out2"))

@@ -121,6 +121,7 @@ def test_a_headline_may_end_in_a_question_mark_or_an_ellipsis(title):
         ("Source: Reuters", True),
         # A caption says what the photo shows; a sentence or a link is no credit.
         ("القوات الأذرية تتقدم بشكل كبير في إقليم قره باغ (الأناضول)", False),
+        ("دخان يتصاعد فوق المدينة المحاصرة - رويترز", False),
         ("وقال المتحدث إن القوات تقدمت (رويترز).", False),
         ("اقرأ أيضا: روسيا ترفض مساعدة أرمينيا", False),
         ("تابعونا", False),
@@ -136,6 +137,7 @@ def test_credit_lines_at_the_end_are_returned_apart_and_captions_are_not():
     raw = (
         "Shelling resumes near the front line\n"
         "Smoke over the city (Reuters)\n"
+        "(Reuters)\n"
         "Heavy shelling resumed on Tuesday along the front line, officials said.\n"
         "The ministry said two soldiers were wounded overnight.\n"
         "(AFP)\n"
