@@ -31,6 +31,7 @@ from datetime import datetime, timedelta
 from apache_beam.io.filesystems import FileSystems
 
 from pipeline.commit import RUNS_FOLDER, SUMMARY_FILE, is_remote, present
+from pipeline.graph import TABLES
 from pipeline.stories import STORIES_FILE, build_stories, rows_of, table_files
 from transforms.core.schema import NO_TOPIC, STORY_SCHEMA
 
@@ -92,18 +93,15 @@ def _runs_counts(output: str) -> tuple[dict[str, int] | None, int]:
     return {k: sum(int(r[k]) for r in records) for k in COUNT_KEYS}, len(records)
 
 
-REPORTED_TABLES = ("articles", "duplicates", "rejects")
-
-
 def collect(output: str) -> Figures:
     """The figures of the output at ``output``."""
     if not is_remote(output) and not os.path.isdir(output):
         raise ReportError(f"{output!r} is not a folder")
     if is_remote(output) and not present(output):
         raise ReportError(f"{output!r} holds nothing")
-    if not any(FileSystems.exists(FileSystems.join(output, table)) for table in REPORTED_TABLES):
+    if not any(FileSystems.exists(FileSystems.join(output, table)) for table in TABLES):
         # A mistyped path or an input folder would give an empty page that looks like a quiet day.
-        raise ReportError(f"{output!r} is not a newsbeam output: it has no {', '.join(REPORTED_TABLES)} folder")
+        raise ReportError(f"{output!r} is not a newsbeam output: it has no {', '.join(TABLES)} folder")
     figures = Figures(output=output)
     outlet_rows: Counter = Counter()
     outlet_agency: Counter = Counter()

@@ -294,19 +294,18 @@ def resolve_source(opts: NewsbeamOptions, streaming: bool, runner: str | None = 
                 "--input with --streaming watches the folder until stopped, which needs a streaming runner "
                 "(Dataflow, Flink): the local DirectRunner cannot run an endless watch. Use --polls N here."
             )
-    inputs = plan_input(opts.input, watch=watch is not None, offline=offline)
-    # A watched folder's files are still to come: its rows are not checked against them.
-    listed = inputs.pattern if watch is None and inputs.matched else None
-    return FilesSource(inputs, find_manifest(opts.manifest, inputs.root, offline, listed), opts.max_bytes, watch)
+    # A watched folder's files are still to come: its rows are not checked against them (nothing is listed).
+    inputs, listed = _listed_input(opts.input, watch is not None, offline)
+    manifest = find_manifest(opts.manifest, inputs.root, offline, listed or None)
+    return FilesSource(inputs, manifest, opts.max_bytes, watch)
 
 
 UNMATCHED_SHOWN = 5
 
 
-def _unmatched(files: list[str], folder: str, pattern: str) -> list[str]:
-    """The manifest's files (relative to its ``folder``) that ``pattern`` does not list."""
-    listed = FileSystems.match([pattern])[0].metadata_list + unlisted_files(pattern)
-    present = {relative_to(m.path, folder) for m in listed}
+def _unmatched(files: list[str], folder: str, paths: list[str]) -> list[str]:
+    """The manifest's files (relative to its ``folder``) that are not among ``paths``."""
+    present = {relative_to(path, folder) for path in paths}
     return [f for f in files if f not in present]
 
 
@@ -354,6 +353,11 @@ def plan_input(spec: str, watch: bool = False, offline: bool = False) -> InputPl
     ``offline`` (a dry run, ``newsbeam plan``) lists nothing in Cloud
     Storage: a bucket's files are then counted by the workers only.
     """
+    return _listed_input(spec, watch, offline)[0]
+
+
+def _listed_input(spec: str, watch: bool, offline: bool) -> tuple[InputPlan, list[str]]:
+    """:func:`plan_input`, and the paths it listed (none when it lists nothing)."""
     spec = _absolute(spec)
     is_file = False
     if any(c in spec for c in _GLOB_CHARS):
@@ -368,17 +372,17 @@ def plan_input(spec: str, watch: bool = False, offline: bool = False) -> InputPl
         pattern = spec
         is_file = True
     if offline and _is_remote(spec):
-        return InputPlan(pattern, root, 0)
+        return InputPlan(pattern, root, 0), []
     if watch:  # listed by the workers, again and again; a bucket is not listed at graph-build time
         if is_file or (not _is_remote(root) and not os.path.isdir(root)):
             raise ValueError(f"--input {spec!r} is not a folder (or a glob in one) to watch: create it first")
-        return InputPlan(pattern, root, 0)
+        return InputPlan(pattern, root, 0), []
     found = FileSystems.match([pattern])[0].metadata_list + unlisted_files(pattern)
     if not found:
         raise ValueError(f"--input {spec!r} matches no files")
     if not any(kind_of(m.path) for m in found):
         raise ValueError(f"--input {spec!r} has no documents to read: {_skipped(m.path for m in found)}; {READABLE}")
-    return InputPlan(pattern, root, len(found))
+    return InputPlan(pattern, root, len(found)), [m.path for m in found]
 
 
 READABLE = (
@@ -408,11 +412,11 @@ def _skipped(paths) -> str:
 
 
 def find_manifest(
-    flag: str | None, root: str, offline: bool = False, input_pattern: str | None = None
+    flag: str | None, root: str, offline: bool = False, input_files: list[str] | None = None
 ) -> Manifest | None:
     """The sidecar manifest --manifest names (``flag``), else manifest.csv in
     the input's ``root`` if there is one; None for 'none' or no manifest.
-    With ``input_pattern``, the rows naming no file it lists are noted."""
+    With the input's listed files, the rows naming none of them are noted."""
     if flag and flag.lower() == "none":
         return None
     path = _absolute(flag) if flag else FileSystems.join(root, MANIFEST_NAME)
@@ -439,7 +443,7 @@ def find_manifest(
     except ManifestError as exc:
         raise ValueError(f"--manifest {path!r}: {exc}") from exc
     folder = path.rsplit("/", 1)[0]
-    missing = _unmatched(files, folder, input_pattern) if input_pattern else []
+    missing = _unmatched(files, folder, input_files) if input_files else []
     return Manifest(path, folder, header, len(files), tuple(missing[:UNMATCHED_SHOWN]), unmatched_rows=len(missing))
 
 

@@ -26,7 +26,7 @@ def rows_by_doc_id(table: pa.Table) -> list[dict]:
     return sorted(table.to_pylist(), key=lambda r: r["doc_id"])
 
 
-@pytest.fixture(scope="session", autouse=True)
+@pytest.fixture(scope="package", autouse=True)
 def _temp_files_under_pytest(tmp_path_factory):
     """Beam makes a temp folder for every Pipeline it builds and removes it
     only when the pipeline runs; the graph tests build pipelines they never

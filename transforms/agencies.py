@@ -18,7 +18,7 @@ from transforms.core.agencies import AgencyMatcher
 from transforms.shutdown import skip_last_collection
 
 AGENCY_PREFIX = "agency."
-CREDIT_LINES = "credit_lines"  # the extract stage's, for this stage only
+CREDIT_LINES = "credit_lines"  # the record field the extract stage fills for this stage only
 NO_AGENCY = "none"
 
 

@@ -17,6 +17,7 @@ from typing import Any
 import apache_beam as beam
 from apache_beam.transforms.window import TimestampedValue
 
+from transforms.agencies import CREDIT_LINES
 from transforms.common import REJECTS, NamedCounters, Rejects, StageDoFn, arrival_of, timed_stage
 from transforms.core.eventtime import (
     believable,
@@ -97,7 +98,7 @@ def build_article(
         # Consumed by the language stage, not written.
         "declared_lang": meta.lang or ext.declared_lang,
         # Consumed by the agencies stage, not written.
-        "credit_lines": list(ext.credit_lines),
+        CREDIT_LINES: list(ext.credit_lines),
     }
 
 
