@@ -320,6 +320,9 @@ def test_library_call_takes_another_taxonomy():
         (MINI.replace("    terms:", "    sides: [[Zembla, 5], [Zembla]]\n    terms:"), "two lists"),
         (MINI.replace("    terms:", "    sides: []\n    terms:"), "two lists"),
         (MINI.replace("    terms:", "    sides: [[Zembla], [Zembla]]\n    terms:"), "on both sides"),
+        (MINI.replace("conflicts:", "frames: [election]\nconflicts:"), "frames: a mapping"),
+        (MINI.replace("conflicts:", "frames: {elections: [election]}\nconflicts:"), "frames: a mapping"),
+        (MINI.replace("conflicts:", "frames: {elections: {en: election}}\nconflicts:"), "a list of aliases"),
     ],
 )
 def test_malformed_taxonomies_are_refused_with_the_reason(broken, message):
@@ -373,7 +376,7 @@ def test_a_harvest_in_a_core_listed_district_does_not_open_its_conflict():
 
 
 @pytest.mark.parametrize("word", ["واشتباكات", "باشتباكات", "لاشتباكات", "فاشتباكات", "وباشتباكات", "الاشتباكات",
-                                  "والاشتباكات", "بالاشتباكات", "للاشتباكات", "وللميليشيات", "فالقصف"])  # fmt: skip
+                                  "والاشتباكات", "بالاشتباكات", "للاشتباكات", "وللقصف", "فالقصف"])  # fmt: skip
 def test_event_terms_match_behind_arabic_clitics(word):
     title = "توتر في العاصمة الليبية طرابلس"
     text = f"قال شهود في العاصمة الليبية طرابلس إن المدينة شهدت أمس {word} في الأحياء الجنوبية."
@@ -409,9 +412,66 @@ def test_victims_open_a_core_place_but_not_a_country_and_its_capital():
     assert shelled.primary == "nagorno-karabakh"
     # A core place, a town at the heart of the war, opens on victims alone.
     gaza = TAGGER.tag("Palestinians killed in Khan Younis", "Two Palestinians were killed near Khan Younis.", "en")
-    assert _why(gaza, "israel-palestine") == "opened (core place, violence, ceasefire or victims in the article)"
+    assert _why(gaza, "israel-palestine") == "opened (core place, an event term in the article)"
     calm = TAGGER.tag("Market reopens in Khan Younis", "The fish market reopened near Khan Younis.", "en")
     assert _why(calm, "israel-palestine").startswith("mentioned in passing")
+
+
+def test_armed_groups_open_a_core_place_but_not_a_country_and_its_capital():
+    # A profile of a country's parties names its militias; nobody is fighting.
+    title = "نبذة عن الأحزاب اللبنانية"
+    text = "يتنافس في لبنان حزب الله وحركة أمل، وكانت ميليشيات الأحزاب قد ألقت السلاح في بيروت عام 1990."
+    profile = TAGGER.tag(title, text, "ar")
+    assert "israel-lebanon" not in profile.topics
+    assert _why(profile, "israel-lebanon").startswith("mentioned in passing")
+    # The same armed men in a town at the heart of a war open it ...
+    idlib = TAGGER.tag("مسلحون في إدلب", "انتشر مسلحون في ريف إدلب الجنوبي صباح اليوم.", "ar")
+    assert _why(idlib, "syria") == "opened (core place, an event term in the article)"
+    # ... and so does fighting beside the country and its capital.
+    fighting = TAGGER.tag(title, text.replace("ألقت السلاح", "اشتبكت"), "ar")
+    assert _why(fighting, "israel-lebanon") == "opened (two places, violence or ceasefire beside them)"
+
+
+def test_an_election_title_frames_an_election_story():
+    title = "العراق: انطلاق الحملة الانتخابية للانتخابات التشريعية"
+    text = (
+        "انطلقت في العراق الحملة الانتخابية، وهي الأولى منذ إعلان النصر على تنظيم الدولة الإسلامية. "
+        "ورفعت في بغداد صور المرشحين إلى جانب صور قتلى المعارك ضد الجهاديين."
+    )
+    campaign = TAGGER.tag(title, text, "ar")
+    assert campaign.topics == () and "iraq" in dict(campaign.scores)
+    assert _why(campaign, "iraq") == (
+        "opened (two places, violence or ceasefire beside them), but the title frames a story of elections: not a topic"
+    )
+    assert any(e.topic == "iraq" and e.tier == "frame" and e.kind == "elections" for e in campaign.evidence)
+    # The same story under a title with no election in it is the war.
+    assert TAGGER.tag("العراق: صور قتلى المعارك في بغداد", text, "ar").primary == "iraq"
+    # A title naming violence, or a core name of the conflict, is still the conflict.
+    english = "Campaigners in Kandahar and Kabul said the fighting had kept voters away."
+    clashes = TAGGER.tag("Clashes at election rallies in Afghanistan", english, "en")
+    assert clashes.primary == "afghanistan-pakistan"
+    taliban = TAGGER.tag("Taliban threats delay the Kandahar election", english, "en")
+    assert taliban.primary == "afghanistan-pakistan"
+    vote = TAGGER.tag("Afghanistan votes in the parliamentary election", english, "en")
+    assert vote.topics == () and _why(vote, "afghanistan-pakistan").endswith("story of elections: not a topic")
+    # Two of the war's own parties named make the election part of the war.
+    paris = TAGGER.tag(
+        "اتفاق في باريس على موعد الانتخابات الليبية",
+        "اتفق خليفة حفتر ورئيس حكومة الوفاق الوطني في باريس على إجراء الانتخابات في ليبيا في ديسمبر.",
+        "ar",
+    )
+    assert paris.primary == "libya"
+    # One party and a town of the war are still the election's background.
+    one_party = TAGGER.tag(
+        "اتفاق في باريس على موعد الانتخابات الليبية",
+        "قال خليفة حفتر في باريس إن الانتخابات في ليبيا ستجرى في ديسمبر، وإن مراكز الاقتراع ستفتح في سرت ومصراتة.",
+        "ar",
+    )
+    assert one_party.topics == () and _why(one_party, "libya").endswith("story of elections: not a topic")
+    # An election term in the body frames nothing.
+    assert TAGGER.tag("Voting day in Afghanistan", english + " The election is on Saturday.", "en").topics == (
+        "afghanistan-pakistan",
+    )
 
 
 def test_an_event_term_far_from_the_places_does_not_open_them():

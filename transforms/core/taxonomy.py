@@ -20,10 +20,15 @@ NEGATIVE = "negative"
 # Taxonomy-wide conflict-event vocabulary (clashes, shelling, ceasefire ...):
 # never evidence of one conflict by itself, it lets place names open one.
 EVENT = "event"
-# Violence and its ending open a conflict on its places; victims open it on
-# a core place only (a fire in a capital kills too).
-EVENT_KINDS = ("violence", "peace", "victims")
+# Violence and its ending open a conflict on its places; armed groups and
+# victims open it on a core place only (a fire in a capital kills too, and
+# a party profile names militias without any fighting).
+EVENT_KINDS = ("violence", "armed", "peace", "victims")
 OPENING_EVENTS = ("violence", "peace")
+# Story frames (``frames``): a title that names one (an election) and no
+# event term frames the article as that story; the conflicts it names are
+# topics only if the title names their core aliases too.
+FRAME = "frame"
 # The conflict id of taxonomy-wide off-topic terms, which subtract from all.
 EVERY_CONFLICT = "*"
 DEFAULT_TAXONOMY = "taxonomy.yaml"
@@ -40,8 +45,9 @@ class Alias:
     conflict: str
     text: str
     lang: str
-    tier: str  # core | context | shared | negative | event
-    kind: str  # names | actors | places | events | negative | off-topic | violence | peace | victims
+    tier: str  # core | context | shared | negative | event | frame
+    # names | actors | places | events | negative | off-topic | violence | armed | peace | victims | a frame's name
+    kind: str
 
 
 @dataclass(frozen=True, slots=True)
@@ -61,7 +67,7 @@ class Taxonomy:
     complete_languages: tuple[str, ...]
     weights: dict[str, float]
     conflicts: tuple[Conflict, ...]
-    aliases: tuple[Alias, ...]  # positive tiers, negatives and off-topic terms alike
+    aliases: tuple[Alias, ...]  # positive tiers, negatives, off-topic, event and frame terms alike
 
     @property
     def ids(self) -> tuple[str, ...]:
@@ -101,6 +107,7 @@ def parse_taxonomy(text: str) -> Taxonomy:
         raise TaxonomyError(f"weights lack {missing}")
     conflicts: list[Conflict] = []
     aliases = _aliases(EVERY_CONFLICT, doc.get("negative_terms"), NEGATIVE, "off-topic") + events
+    aliases += _frame_aliases(doc.get("frames"))
     seen: set[str] = set()
     for record in _required(doc, "conflicts", "the taxonomy"):
         conflict_id = _required(record, "id", "a conflict record")
@@ -167,9 +174,20 @@ def _event_aliases(kind: str, by_lang: dict | None) -> list[Alias]:
     return _aliases(EVERY_CONFLICT, by_lang, EVENT, kind)
 
 
+def _frame_aliases(frames: Any) -> list[Alias]:
+    shape = "frames: a mapping of frame names to their terms per language ({elections: {en: [election]}})"
+    if frames is None:
+        return []
+    if not isinstance(frames, dict) or not all(isinstance(by_lang, dict) for by_lang in frames.values()):
+        raise TaxonomyError(shape)
+    return [alias for name, by_lang in frames.items() for alias in _aliases(EVERY_CONFLICT, by_lang, FRAME, str(name))]
+
+
 def _aliases(conflict_id: str, by_lang: dict | None, tier: str, kind: str) -> list[Alias]:
     out = []
     for lang, texts in (by_lang or {}).items():
+        if isinstance(texts, str):  # a bare string would be read letter by letter
+            raise TaxonomyError(f"{conflict_id}.{kind}.{tier}.{lang}: a list of aliases, not {texts!r}")
         for text in texts or ():
             if not isinstance(text, str) or not text.strip():
                 raise TaxonomyError(f"{conflict_id}.{kind}.{tier}.{lang}: empty or non-text alias {text!r}")

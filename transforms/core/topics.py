@@ -11,7 +11,7 @@ so "وبشوشي" matches شوشي while "بشوشين" matches nothing.
 A gate in the spirit of GDELT's event coding and the Europe Media Monitor's
 combined alerts decides which conflicts an article is about: a conflict's
 core names open it, its places only with a word of violence or ceasefire
-(victims too, for a core place), and a war between two parties only when
+(armed groups or victims too, for a core place), and a war between two parties only when
 both are named (:meth:`TopicTagger._opening`).  A conflict named but not opened is a
 passing mention, kept in the scores with a small score.  Scoring follows
 the same recipe: tier weight times count, title and lead boosted, a bonus
@@ -35,6 +35,7 @@ from transforms.core.params import ScoringParams  # its defaults and flags live 
 from transforms.core.taxonomy import (
     EVENT,
     EVERY_CONFLICT,
+    FRAME,
     NEGATIVE,
     OPENING_EVENTS,
     Alias,
@@ -52,7 +53,8 @@ PLAIN_PROCLITICS = ("", "و", "ف", "ب", "ل", "ك", "وب", "فب", "ول", "�
 # Before the article, ل fuses with it: ل + القوات = للقوات.
 ARTICLE_PROCLITICS = ("", "و", "ف", "ب", "ك", "وب", "فب", "وك", "فك")
 LAM_PROCLITICS = ("ل", "ول", "فل")
-_GLOBAL = -1  # conflict index of the taxonomy-wide off-topic and event terms
+_GLOBAL = -1  # conflict index of the taxonomy-wide off-topic, event and frame terms
+_TITLE = 0  # the title's sentence unit
 _PARAGRAPH = re.compile(r"\s*\n\s*")
 _SENTENCE_END = re.compile(r"(?<=[.!?؟])\s+")
 
@@ -210,8 +212,9 @@ class TopicTagger:
             entry = _Entry(index[alias.conflict], i, alias.lang, alias.tier)
             for form in surface_forms(alias.text):
                 # The first alias of a conflict to claim a form keeps it (an event
-                # term and an off-topic term are two claims).
-                keyed.setdefault(form, {}).setdefault((entry.conflict, alias.lang, alias.tier == EVENT), entry)
+                # term, a frame term and an off-topic term are three claims).
+                claim = alias.tier if alias.tier in (EVENT, FRAME) else ""
+                keyed.setdefault(form, {}).setdefault((entry.conflict, alias.lang, claim), entry)
         self._automaton = ahocorasick.Automaton()
         for form, entries in keyed.items():
             self._automaton.add_word(f" {form} ", (len(form) + 2, tuple(entries.values())))
@@ -233,6 +236,7 @@ class TopicTagger:
         langs = self.languages_for(lang)
         hits: dict[int, dict[int, _Hit]] = {}  # conflict -> alias -> its occurrences
         events: dict[int, dict[int, _Hit]] = {}  # sentence -> event term -> its occurrences
+        frames: dict[int, _Hit] = {}  # frame term in the title -> its occurrences
         paragraphs: dict[int, int] = {}  # unit -> its paragraph
         offset = 0  # normalized characters of the body before this sentence (the lead is its first lead_chars)
         for sentence in _sentences(title, text):
@@ -241,9 +245,12 @@ class TopicTagger:
                 continue
             is_title = sentence.paragraph == 0
             paragraphs[sentence.unit] = sentence.paragraph
-            for start, entries in self._spans(normalized, langs):
+            for start, entries in self._spans(normalized, langs, is_title):
                 boost = p.title_boost if is_title else (p.lead_boost if offset + start < p.lead_chars else 1.0)
                 for entry in entries:
+                    if entry.tier == FRAME:
+                        frames.setdefault(entry.alias, _Hit()).add(0.0, sentence.unit, p.max_count, True)
+                        continue
                     if entry.tier == EVENT:
                         table = events.setdefault(sentence.unit, {})
                     else:
@@ -253,14 +260,17 @@ class TopicTagger:
                     )
             if not is_title:
                 offset += len(normalized) + 1
-        return self._score(hits, events, paragraphs)
+        return self._score(hits, events, paragraphs, frames)
 
-    def _spans(self, normalized: str, langs: frozenset[str]) -> list[tuple[int, tuple[_Entry, ...]]]:
+    def _spans(
+        self, normalized: str, langs: frozenset[str], is_title: bool = False
+    ) -> list[tuple[int, tuple[_Entry, ...]]]:
         """Leftmost-longest non-overlapping alias hits as (start, entries):
-        a negative such as "Qarabag FK" swallows the "Qarabag" inside it."""
+        a negative such as "Qarabag FK" swallows the "Qarabag" inside it.
+        Frame terms count in the title only."""
         candidates = []
         for end, (length, entries) in self._automaton.iter(f" {normalized} "):
-            usable = tuple(e for e in entries if e.lang in langs)
+            usable = tuple(e for e in entries if e.lang in langs and (is_title or e.tier != FRAME))
             if not usable:
                 continue
             # Offsets into ``normalized``: the key's first and last word characters.
@@ -282,11 +292,12 @@ class TopicTagger:
 
         A core name, actor or event of the conflict opens it.  A core place
         (a town at the heart of the war: Gaza, Idlib, Kandahar) opens it
-        when the article has a term of violence, of its ending or of victims
-        anywhere.  Two distinct place or country aliases (Tripoli and Libya,
-        not Libya and Libyan) open it when a term of violence or of its
-        ending is in the sentence of one, or next to it; not one of victims,
-        since a fire in a capital kills too.  A district named in a harvest
+        when the article has an event term of any kind anywhere.  Two
+        distinct place or country aliases (Tripoli and Libya, not Libya and
+        Libyan) open it when a term of violence or of its ending is in the
+        sentence of one, or next to it; not one of victims or armed groups,
+        since a fire in a capital kills too and a profile of a country's
+        parties names its militias.  A district named in a harvest
         story, or "clashes between fans" beside one country's name, opens
         nothing.  A war between two
         parties (the taxonomy's ``sides``) opens on its places only when the
@@ -299,7 +310,7 @@ class TopicTagger:
         if not all(side & by_alias.keys() for side in self._sides[conflict]):
             return None
         if any_event and any(a.tier == "core" for a in aliases):
-            return "core place, violence, ceasefire or victims in the article"
+            return "core place, an event term in the article"
         located = [a for a in by_alias if self._aliases[a].tier in ("core", "context")]
         near = [a for a in located if _beside(by_alias[a].units) & opening_units]
         if any(not same_name(self._stems[a], self._stems[b]) for a in near for b in located):
@@ -307,9 +318,15 @@ class TopicTagger:
         return None
 
     def _score(
-        self, hits: dict[int, dict[int, _Hit]], events: dict[int, dict[int, _Hit]], paragraphs: dict[int, int]
+        self,
+        hits: dict[int, dict[int, _Hit]],
+        events: dict[int, dict[int, _Hit]],
+        paragraphs: dict[int, int],
+        frames: dict[int, _Hit],
     ) -> TopicResult:
         p = self.params
+        # A title naming an election and no event term frames an election story.
+        frame = sorted({self._aliases[a].kind for a in frames}) if _TITLE not in events else []
         off_topic = hits.pop(_GLOBAL, {})
         off_topic_weight = sum(h.weight for h in off_topic.values())
         opening = {u for u, terms in events.items() if any(self._aliases[a].kind in OPENING_EVENTS for a in terms)}
@@ -348,7 +365,12 @@ class TopicTagger:
             listed.append((cid, score, conflict))
             # The article keeps to it: named in the title or lead, or in a third of its paragraphs.
             spread = {paragraphs[u] for h in own for u in h.units} - {0}
-            if any(h.prominent for h in own) or len(spread) >= p.min_spread * body_paragraphs - 1e-9:
+            if frame and not self._beyond_frame(positive):
+                # The story is the election; the war is its background.
+                by_alias.update(frames)
+                story = "/".join(frame)
+                decisions.append((cid, f"opened ({why}), but the title frames a story of {story}: not a topic"))
+            elif any(h.prominent for h in own) or len(spread) >= p.min_spread * body_paragraphs - 1e-9:
                 eligible.add(cid)
                 decisions.append((cid, f"opened ({why})"))
             else:
@@ -370,6 +392,22 @@ class TopicTagger:
             evidence=evidence,
             decisions=tuple(decisions),
         )
+
+    def _beyond_frame(self, by_alias: dict[int, _Hit]) -> bool:
+        """Whether a framed article is about the conflict after all: the title
+        names one of its core aliases, or the article names two distinct core
+        names or parties of it (Libya's rival governments agreeing on an
+        election date; not an Iraqi campaign that recalls the army)."""
+        core = [a for a in by_alias if self._aliases[a].tier == "core"]
+        if any(_TITLE in by_alias[a].units for a in core):
+            return True
+        parties: list[int] = []
+        for a in core:
+            if self._aliases[a].kind == "places":
+                continue
+            if not any(same_name(self._stems[a], self._stems[b]) for b in parties):
+                parties.append(a)
+        return len(parties) >= 2
 
     def _evidence(self, conflict: int, by_alias: dict[int, _Hit]) -> Iterable[Evidence]:
         ordered = sorted(by_alias.items(), key=lambda kv: (-kv[1].weight, self._aliases[kv[0]].text))
