@@ -13,7 +13,8 @@ combined alerts decides which conflicts an article is about: a conflict's
 core names open it, its places only with a word of violence or ceasefire
 (armed groups or victims too, for a core place), and a war between two parties only when
 both are named (:meth:`TopicTagger._opening`).  A conflict named but not opened is a
-passing mention, kept in the scores with a small score.  Scoring follows
+passing mention, kept in the scores with a small score; one opened under a
+title that frames another story (an election) stays in the scores too.  Scoring follows
 the same recipe: tier weight times count, title and lead boosted, a bonus
 for several distinct aliases, event terms beside the conflict's aliases
 added, negative terms (the conflict's own and the taxonomy-wide off-topic
