@@ -158,7 +158,7 @@ class ScoringParams(Params):
     # the weight of one context alias
     mention_score: float = 1.0
     # share of the body's paragraphs naming an open conflict that keeps it a topic off the title and lead
-    min_spread: float = 1 / 3
+    min_spread: float = 0.5
     # a topic needs at least this score ...
     min_score: float = field(
         default=12.0, metadata=_help("Score a conflict needs to be one of an article's topics (default %(default)s).")

@@ -364,7 +364,7 @@ class TopicTagger:
                 decisions.append((cid, f"opened ({why}), outweighed by negative terms"))
                 continue
             listed.append((cid, score, conflict))
-            # The article keeps to it: named in the title or lead, or in a third of its paragraphs.
+            # The article keeps to it: named in the title or lead, or in half of its paragraphs.
             spread = {paragraphs[u] for h in own for u in h.units} - {0}
             if frame and not self._beyond_frame(positive):
                 # The story is the election; the war is its background.
