@@ -544,6 +544,12 @@ def test_a_war_between_two_parties_opens_on_its_places_only_when_both_are_named(
         assert _why(named, "iran-israel").startswith("opened (two places"), israel
     english = "Airstrikes hit Isfahan and Tehran overnight, Iranian officials said. Benjamin Netanyahu did not comment."
     assert _why(TAGGER.tag(None, english, "en"), "iran-israel").startswith("opened")
+    # The parties are the war's countries: Iranians killed in an Israeli strike, no other place named.
+    strike = TAGGER.tag("مقتل إيرانيين في القصف الإسرائيلي لمطار الضبعة", "قتل تسعة إيرانيين في القصف الإسرائيلي للمطار.", "ar")
+    assert _why(strike, "iran-israel").startswith("opened (two places")
+    # ... and need a word of violence beside them, as any two places do.
+    delegates = TAGGER.tag(None, "Iranian and Israeli delegates attended the Munich security conference.", "en")
+    assert _why(delegates, "iran-israel") == "mentioned in passing: not opened"
     # A core name or actor opens it whatever the sides.
     named = TAGGER.tag("الحرب الإيرانية الإسرائيلية", text, "ar")
     assert _why(named, "iran-israel") == "opened (core names)"

@@ -312,7 +312,9 @@ class TopicTagger:
             return None
         if any_event and any(a.tier == "core" for a in aliases):
             return "core place, an event term in the article"
-        located = [a for a in by_alias if self._aliases[a].tier in ("core", "context")]
+        parties = set().union(*self._sides[conflict])
+        # A two-party war's parties are its countries, whatever their tier (Israel is shared).
+        located = [a for a in by_alias if self._aliases[a].tier in ("core", "context") or a in parties]
         near = [a for a in located if _beside(by_alias[a].units) & opening_units]
         if any(not same_name(self._stems[a], self._stems[b]) for a in near for b in located):
             return "two places, violence or ceasefire beside them"
