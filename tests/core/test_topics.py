@@ -16,7 +16,7 @@ REQUIRED_IDS = {
 }  # fmt: skip
 TAXONOMY = load_taxonomy()
 TAGGER = default_tagger()
-# The clitics the issue lists, and how Arabic spells them before the article.
+# The clitics Arabic news attaches to names, and how it spells them before the article.
 CLITICS = ("و", "ف", "ب", "ل", "ك", "وب", "فب", "ول", "فل", "وك", "فك")
 ARTICLE_CLITICS = ("ال", "وال", "بال", "فال", "كال", "لل")
 FILLER_BEFORE = "قال مراسلنا إن"
@@ -337,7 +337,7 @@ def test_two_word_arabic_names_also_match_joined():
     assert _matched(joined, "nagorno-karabakh", "مجموعة مينسك")
 
 
-# The event-aware gate (issue: "Topic tagging that generalizes").
+# The event-aware gate.
 
 
 def _why(result, conflict: str) -> str:

@@ -59,7 +59,7 @@ ROOT = Path(__file__).resolve().parents[2]
 # After every page of both sets: a publication time after the ingest time
 # (plus a day) is not believed.
 PINNED_INGEST = "2027-01-01T00:00:00Z"
-# The issue's targets, and trafilatura 2.0.0's published F1 on the Zyte pages.
+# The extraction targets, and trafilatura 2.0.0's published F1 on the Zyte pages.
 TARGETS = {"fundus_headline": 0.90, "fundus_day": 0.97, "fundus_time": 0.90, "zyte_body_f1": 0.958}
 
 
