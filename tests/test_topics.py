@@ -146,7 +146,7 @@ def test_tag_command_explains_one_file(tmp_path):
     assert json.loads(done.stdout)["primary_topic"] == "nagorno-karabakh"
 
 
-ACCURACY_FLOOR = 0.952
+ACCURACY_FLOOR = 0.956
 
 
 @pytest.mark.parametrize("batch", HELDOUT_BATCHES)
@@ -171,9 +171,9 @@ def test_the_docs_table_of_unlabelled_checks_is_what_the_judged_articles_give():
 def test_labelled_evaluation_holds_its_figures_on_the_frozen_test_part():
     report = evaluate(repeat=1)
     dev, test = report.of(DEV), report.of(TEST)
-    assert len(report.outcomes) >= 680 and len(test.outcomes) >= 0.4 * len(report.outcomes)
+    assert len(report.outcomes) >= 810 and len(test.outcomes) >= 0.4 * len(report.outcomes)
     assert {o.item.id for o in dev.outcomes}.isdisjoint(o.item.id for o in test.outcomes)
-    # The target is 0.95 (make eval-topics exits 1 below it); the test part stands at 0.953, 323 of 339
+    # The target is 0.95 (make eval-topics exits 1 below it); the test part stands at 0.957, 380 of 397
     # (docs/topics.md), and this holds it there: one article fewer right fails.
     assert test.accuracy >= ACCURACY_FLOOR, test.confusions()
     assert report.hard_negatives_tagged == []

@@ -18,7 +18,10 @@ the same rules, past every article already picked: the next ANT articles in
 hash order, and English pages that include Media Cloud's and
 trafilatura's test pages (their body text as trafilatura extracts it,
 since those corpora give no publisher's text), every war page left and a
-third as many others, as in the first batch.
+third as many others, as in the first batch.  From the fourth batch on,
+the ANT articles that a reader judged for a change or a gap sample
+(``unlabelled_checks.json``, ``gap_samples.json``) are skipped too: the
+taxonomy was worked on them.  No English war page is left by then.
 
     python -m tests.topics_eval.pick_heldout /tmp/corp [--batch N]
 """
@@ -41,7 +44,9 @@ from transforms.core.ids import stable_hash
 
 DATA = Path(__file__).resolve().parents[1] / "data" / "topics"
 OUT = DATA / "heldout_candidates.jsonl"
-BATCHES = 3
+BATCHES = 4
+# From this batch on, articles read while changing the taxonomy are not picked.
+SKIP_READ_FROM = 4
 
 
 def out(batch: int) -> Path:
@@ -176,6 +181,17 @@ def english(pages: list[dict], used: dict[str, str | None], n_war: int = EN_WAR,
     return [{**d, "group": "en:war"} for d in war[:n_war]] + [{**d, "group": "en:other"} for d in other[:n_other]]
 
 
+def read_while_tuning(root: Path) -> dict[str, str | None]:
+    """id -> title of the unlabelled articles a reader judged for a change
+    or a gap sample (their copies under the same title are skipped too)."""
+    ids: set[str] = set()
+    for name in ("unlabelled_checks.json", "gap_samples.json"):
+        for sample in json.loads((DATA / name).read_text(encoding="utf-8")).values():
+            ids |= set(sample["judged"])
+    base = root / "text-ant-arabic-news" / "v2.1-multisource"
+    return {p.stem: _read(p)["title"] for p in base.glob("*/*/*.txt") if p.stem in ids}
+
+
 def main(argv: list[str]) -> int:
     parser = argparse.ArgumentParser(description="Pick a batch of held-out articles.")
     parser.add_argument("corpora", type=Path, help="the unpacked ../shared/corpora")
@@ -188,6 +204,8 @@ def main(argv: list[str]) -> int:
     used = tuned
     for earlier in range(1, args.batch):
         used |= _picked(out(earlier))
+    if args.batch >= SKIP_READ_FROM:
+        used |= {k: v for k, v in read_while_tuning(root).items() if k not in used}
     pages = _english_pages(root) + _extracted_pages(root)
     return write_candidates(
         out(args.batch), ant(root, used, ANT_ARTICLES_2, same_titles=False) + english(pages, used, None, None)
