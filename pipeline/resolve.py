@@ -30,7 +30,7 @@ from transforms.core.feeds import parse_feed_list
 from transforms.core.fetch import FetchPolicy, parse_networks
 from transforms.core.manifest import MANIFEST_NAME, ManifestError, check_rows
 from transforms.core.params import DedupParams, LanguageParams, ScoringParams
-from transforms.core.taxonomy import TaxonomyError, packaged_taxonomy_text, parse_taxonomy
+from transforms.core.taxonomy import TaxonomyError, decode_taxonomy, packaged_taxonomy_text, parse_taxonomy
 from transforms.core.timeparse import parse_time
 from transforms.extract import StreamTiming
 from transforms.feeds import FeedSettings
@@ -487,16 +487,10 @@ def resolve_taxonomy(opts: NewsbeamOptions, offline: bool = False) -> str:
     the file itself."""
     if not opts.taxonomy:
         return packaged_taxonomy_text()
-    text = read_at_build("taxonomy", opts.taxonomy, offline).decode("utf-8")
     try:
+        text = decode_taxonomy(read_at_build("taxonomy", opts.taxonomy, offline))
         parse_taxonomy(text)
     except TaxonomyError as exc:
-        mark, problem = getattr(exc.__cause__, "problem_mark", None), getattr(exc.__cause__, "problem", None)
-        if mark is not None and problem:  # YAML's own message spans lines, with a drawing of the spot
-            raise ValueError(
-                f"--taxonomy {opts.taxonomy!r}: not valid YAML at line {mark.line + 1}, column {mark.column + 1}: "
-                f"{problem}"
-            ) from exc
         raise ValueError(f"--taxonomy {opts.taxonomy!r}: {exc}") from exc
     return text
 

@@ -59,6 +59,12 @@ def render(path: str, title: str | None, lang: str | None, result: TopicResult, 
 
 def main(argv: list[str] | None = None) -> int:
     args = _parser().parse_args(argv)
+    params = ScoringParams(min_score=args.topic_min_score, min_share=args.topic_min_share)
+    try:
+        params.check()  # the thresholds newsbeam run accepts, and no others
+    except ValueError as exc:
+        print(f"newsbeam tag: {exc}", file=sys.stderr)
+        return 2
     try:
         taxonomy = parse_taxonomy(read_taxonomy_text(args.taxonomy))
     except (OSError, TaxonomyError) as exc:
@@ -89,7 +95,6 @@ def main(argv: list[str] | None = None) -> int:
     if not lang:
         sample = f"{title}\n{extracted.text}" if title else extracted.text
         lang = LanguageDetector().detect(sample, extracted.declared_lang).lang
-    params = ScoringParams(min_score=args.topic_min_score, min_share=args.topic_min_share)
     result = TopicTagger(taxonomy, params).tag(title, extracted.text, lang)
     if args.json:
         print(

@@ -146,7 +146,20 @@ def test_tag_command_explains_one_file(tmp_path):
     assert json.loads(done.stdout)["primary_topic"] == "nagorno-karabakh"
 
 
-ACCURACY_FLOOR = 0.956
+def test_tag_command_refuses_what_run_refuses_in_one_line(tmp_path):
+    seed = next(SEEDS.glob("002_*.txt"))
+    share = _cli("tag", str(seed), "--topic_min_share", "5", cwd=tmp_path)
+    assert share.returncode == 2 and share.stderr.strip().splitlines() == [
+        "newsbeam tag: --topic_min_share must be between 0 and 1, got 5.0"
+    ]
+    twice = tmp_path / "twice.yaml"
+    twice.write_text(TEST_TAXONOMY.replace("conflicts:", "weights: {core: 1}\nconflicts:"), encoding="utf-8")
+    refused = _cli("tag", str(seed), "--taxonomy", str(twice), cwd=tmp_path)
+    assert refused.returncode == 2 and len(refused.stderr.strip().splitlines()) == 1, refused.stderr
+    assert "'weights' is given twice" in refused.stderr
+
+
+ACCURACY_FLOOR = 0.958
 
 
 @pytest.mark.parametrize("batch", HELDOUT_BATCHES)
@@ -173,7 +186,7 @@ def test_labelled_evaluation_holds_its_figures_on_the_frozen_test_part():
     dev, test = report.of(DEV), report.of(TEST)
     assert len(report.outcomes) >= 810 and len(test.outcomes) >= 0.4 * len(report.outcomes)
     assert {o.item.id for o in dev.outcomes}.isdisjoint(o.item.id for o in test.outcomes)
-    # The target is 0.95 (make eval-topics exits 1 below it); the test part stands at 0.957, 380 of 397
+    # The target is 0.95 (make eval-topics exits 1 below it); the test part stands at 0.960, 381 of 397
     # (docs/topics.md), and this holds it there: one article fewer right fails.
     assert test.accuracy >= ACCURACY_FLOOR, test.confusions()
     assert report.hard_negatives_tagged == []

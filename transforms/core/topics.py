@@ -361,6 +361,15 @@ class TopicTagger:
                     near.setdefault(a, _Hit()).merge(h, p.max_count)
             by_alias.update(near)
             weight = sum(h.weight for h in positive.values()) + sum(h.weight for h in near.values())
+            if why.startswith("core place"):
+                # The term that opened a core place may stand far from it: it shows in the
+                # evidence too, adding no weight.
+                for terms in events.values():
+                    for a, h in terms.items():
+                        if a not in near:
+                            far = by_alias.setdefault(a, _Hit())
+                            far.count += h.count
+                            far.units |= h.units
             score = round(weight * bonus - negative - off_topic_weight, 3)
             if score <= 0:
                 decisions.append((cid, f"opened ({why}), outweighed by negative terms"))
