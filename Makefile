@@ -17,7 +17,8 @@ $(PY):
 
 # Stamps re-install when setup.py or the lock changes.  Every install takes
 # the pinned versions of requirements.lock, which the Dataflow image installs
-# too: tests and workers run the same packages.
+# too: tests and workers run the same pipeline packages (the test tools are
+# not pinned).
 LOCK   := requirements.lock
 
 $(VENV)/.installed-run: setup.py $(LOCK) | $(PY)

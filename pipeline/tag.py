@@ -1,5 +1,6 @@
-"""``newsbeam tag FILE``: tag one saved page or text file, for people tuning
-the taxonomy.  Reads, decodes and extracts the file as the pipeline does,
+"""``newsbeam tag FILE``: tag one saved page or text file (or one record of a
+JSON Lines file), for people tuning the taxonomy.  Reads, decodes and
+extracts it as the pipeline does,
 then prints the topics, their scores, the gate's decision on each conflict
 and the aliases and event terms behind them (and the conflicts that
 matched but were not scored)."""
@@ -17,7 +18,7 @@ from transforms.core.extract import ExtractionError, HtmlExtractor, extract_text
 from transforms.core.langid import LanguageDetector
 from transforms.core.taxonomy import TaxonomyError, parse_taxonomy, read_taxonomy_text
 from transforms.core.topics import ScoringParams, TopicResult, TopicTagger
-from transforms.read import READ_ERRORS, kind_of, problem_of, read_document
+from transforms.read import READ_ERRORS, ReadProblem, jsonl_document, jsonl_records, kind_of, problem_of, read_document
 
 
 def _parser() -> argparse.ArgumentParser:
@@ -25,9 +26,10 @@ def _parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="newsbeam tag", description=__doc__.splitlines()[0])
     parser.add_argument(
         "file",
-        help="a saved page (.html, .htm, .xhtml, .shtml) or plain-text article (anything else), "
-        "optionally compressed (.gz, .bz2, .zst, .deflate, .xz)",
+        help="a saved page (.html, .htm, .xhtml, .shtml), a JSON Lines file (.jsonl, .ndjson: one record of it) "
+        "or a plain-text article (anything else), optionally compressed (.gz, .bz2, .zst, .deflate, .xz)",
     )
+    parser.add_argument("--line", type=int, default=1, help="the record of a JSON Lines file to tag (default: 1)")
     parser.add_argument("--title", help="the article's title, when the file does not carry it")
     parser.add_argument("--lang", help="ISO 639-1 language; detected as in the pipeline when left out")
     parser.add_argument("--taxonomy", help="taxonomy YAML to tag with (default: the packaged one)")
@@ -57,6 +59,49 @@ def render(path: str, title: str | None, lang: str | None, result: TopicResult, 
     return "\n".join(lines)
 
 
+class _Refused(Exception):
+    """The file (or record) cannot be tagged; the message says why."""
+
+
+def _extract(args: argparse.Namespace):
+    """The file's extracted article, and the language its record declares."""
+    kind = kind_of(args.file)
+    lang = None
+    if args.line < 1:
+        raise _Refused(f"--line must be 1 or more, got {args.line}")
+    try:
+        if kind == "jsonl":
+            doc = _record(args.file, args.line)
+            lang, is_html = doc.meta.lang, doc.kind == "html"
+            text, title, source = doc.text, args.title or doc.meta.title, doc.meta.url
+        else:
+            is_html, title, source = kind == "html", args.title, str(Path(args.file))
+            text = decode_bytes(read_document(args.file, MAX_BYTES), is_html=is_html).text
+        if is_html:
+            return HtmlExtractor().extract(text, source=source), lang
+        return extract_text(text, title=title), lang
+    except READ_ERRORS as exc:
+        problem = problem_of(exc)
+        raise _Refused(f"cannot read {args.file}: {problem.reason}: {problem.detail}") from exc
+    except OSError as exc:
+        raise _Refused(f"cannot read {args.file}: {exc}") from exc
+    except (DecodeError, ExtractionError) as exc:
+        raise _Refused(f"{args.file}: {exc}") from exc
+
+
+def _record(path: str, line: int):
+    """Record number ``line`` of a JSON Lines file, read as the pipeline reads it."""
+    for number, (lineno, data) in enumerate(jsonl_records(path, MAX_BYTES), start=1):
+        if isinstance(data, ReadProblem):
+            raise _Refused(f"cannot read {path} (line {lineno}): {data.reason}: {data.detail}")
+        if number == line:
+            doc = jsonl_document(f"{path}#L{lineno}", data, None)
+            if isinstance(doc, ReadProblem):
+                raise _Refused(f"{path} line {lineno}: {doc.reason}: {doc.detail}")
+            return doc
+    raise _Refused(f"--line {line}: {path} has fewer records")
+
+
 def main(argv: list[str] | None = None) -> int:
     args = _parser().parse_args(argv)
     params = ScoringParams(min_score=args.topic_min_score, min_share=args.topic_min_share)
@@ -70,37 +115,23 @@ def main(argv: list[str] | None = None) -> int:
     except (OSError, TaxonomyError) as exc:
         print(f"newsbeam tag: --taxonomy {args.taxonomy!r}: {exc}", file=sys.stderr)
         return 2
-    path = Path(args.file)
-    is_html = kind_of(args.file) == "html"
     try:
-        data = read_document(args.file, MAX_BYTES)
-    except READ_ERRORS as exc:
-        problem = problem_of(exc)
-        print(f"newsbeam tag: cannot read {args.file}: {problem.reason}: {problem.detail}", file=sys.stderr)
-        return 2
-    try:
-        decoded = decode_bytes(data, is_html=is_html)
-        if is_html:
-            extracted = HtmlExtractor().extract(decoded.text, source=str(path))
-        else:
-            extracted = extract_text(decoded.text, title=args.title)
-    except OSError as exc:
-        print(f"newsbeam tag: cannot read {args.file}: {exc}", file=sys.stderr)
-        return 2
-    except (DecodeError, ExtractionError) as exc:
-        print(f"newsbeam tag: {args.file}: {exc}", file=sys.stderr)
+        extracted, record_lang = _extract(args)
+    except _Refused as exc:
+        print(f"newsbeam tag: {exc}", file=sys.stderr)
         return 2
     title = args.title or extracted.title
     lang = args.lang
     if not lang:
+        # A record's own language is declared, as a page's <html lang> is: the detector weighs it.
         sample = f"{title}\n{extracted.text}" if title else extracted.text
-        lang = LanguageDetector().detect(sample, extracted.declared_lang).lang
+        lang = LanguageDetector().detect(sample, record_lang or extracted.declared_lang).lang
     result = TopicTagger(taxonomy, params).tag(title, extracted.text, lang)
     if args.json:
         print(
             json.dumps(
                 {
-                    "file": str(path),
+                    "file": args.file,
                     "title": title,
                     "lang": lang,
                     **result.columns(taxonomy.version),
@@ -111,7 +142,8 @@ def main(argv: list[str] | None = None) -> int:
             )
         )
     else:
-        print(render(str(path), title, lang, result, taxonomy.version))
+        shown = f"{args.file} (record {args.line})" if kind_of(args.file) == "jsonl" else args.file
+        print(render(shown, title, lang, result, taxonomy.version))
     return 0
 
 

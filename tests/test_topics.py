@@ -146,6 +146,30 @@ def test_tag_command_explains_one_file(tmp_path):
     assert json.loads(done.stdout)["primary_topic"] == "nagorno-karabakh"
 
 
+def test_tag_command_reads_a_json_lines_record_as_the_pipeline_does(tmp_path):
+    records = tmp_path / "two.jsonl"
+    first = {
+        "url": "https://example.org/a",
+        "title": "اشتباكات في طرابلس",
+        "text": "اندلعت اشتباكات بين ميليشيات مسلحة في العاصمة الليبية طرابلس.",
+    }
+    second = {
+        "url": "https://example.org/b",
+        "title": "Pomegranates",
+        "text": "Farmers sold pomegranates at the market.",
+    }
+    records.write_text(json.dumps(first) + "\n\n" + json.dumps(second) + "\n", encoding="utf-8")
+    done = _cli("tag", str(records), "--json", cwd=tmp_path)
+    assert done.returncode == 0, done.stderr
+    tagged = json.loads(done.stdout)
+    assert tagged["title"] == "اشتباكات في طرابلس" and tagged["primary_topic"] == "libya"
+    assert (
+        json.loads(_cli("tag", str(records), "--line", "2", "--json", cwd=tmp_path).stdout)["title"] == "Pomegranates"
+    )
+    beyond = _cli("tag", str(records), "--line", "3", cwd=tmp_path)
+    assert beyond.returncode == 2 and beyond.stderr.strip().endswith("has fewer records")
+
+
 def test_tag_command_refuses_what_run_refuses_in_one_line(tmp_path):
     seed = next(SEEDS.glob("002_*.txt"))
     share = _cli("tag", str(seed), "--topic_min_share", "5", cwd=tmp_path)
