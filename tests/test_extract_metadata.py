@@ -5,6 +5,7 @@ from __future__ import annotations
 from datetime import UTC, datetime, timedelta
 
 from pipeline.options import NewsbeamOptions
+from tests.conftest import DATA, read_table
 from transforms.core.extract import Extracted
 from transforms.core.records import DecodedDocument, DocMeta
 from transforms.extract import ExtractFn, build_article
@@ -80,3 +81,15 @@ def test_outlet_is_the_pages_site_name_else_the_feeds_title_else_the_host():
     assert build_article(_doc(meta), _ext(sitename="Example News"), INGEST)["outlet"] == "Example News"
     assert build_article(_doc(meta), _ext(), INGEST)["outlet"] == "Example feed"
     assert build_article(_doc(DocMeta(url="https://www.example.com/a")), _ext(), INGEST)["outlet"] == "example.com"
+
+
+def test_a_folder_of_trec_style_texts_lands_with_their_fields(run_pipeline):
+    # Real ANT corpus files, as the corpus ships them: fields in tags, the article in <TEXT>.
+    summary, out = run_pipeline(DATA / "ant")
+    assert summary.balanced and summary.articles == 2
+    rows = {r["url"]: r for r in read_table(out).to_pylist()}
+    bbc = rows["http://www.bbc.co.uk/arabic/middleeast-43107909"]
+    assert bbc["title"].startswith("الفيدرالية العربية لحقوق الإنسان") and bbc["outlet"] == "BBC"
+    assert bbc["published_at"] == datetime(2018, 2, 18, 20, 50, 44, tzinfo=UTC)
+    assert bbc["published_precision"] == "second" and bbc["extractor"] == "text-fields"
+    assert not any(tag in r["text"] for r in rows.values() for tag in ("<DOC", "<TITLE", "</TEXT"))

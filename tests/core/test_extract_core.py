@@ -90,3 +90,18 @@ def test_a_saved_fragment_is_read_as_a_body(extractor):
     extracted = extractor.extract(html, url="https://www.bbc.co.uk/news/world-us-canada-33646798")
     assert extracted.text.startswith("President Barack Obama has admitted that his failure to pass")
     assert "greatest frustration of his presidency" in extracted.text and "\n" in extracted.text
+
+
+@pytest.mark.parametrize("name", ["BB-middleEast-1-20180218.txt", "SK-middleEast-1-20180223.txt"])
+def test_a_trec_style_text_gives_its_fields_not_its_tags(name):
+    # Real ANT corpus files: <DOC><DOCNO>..<URL>..<SRC>..<TITLE>..<TIME>..<TEXT>..</DOC>.
+    raw = (DATA / "ant" / name).read_text(encoding="utf-8")
+    extracted = extract_text(raw)
+    field = {tag: raw.split(f"<{tag}>")[1].split(f"</{tag}>")[0].strip() for tag in ("URL", "SRC", "TITLE", "TEXT")}
+    assert extracted.title == field["TITLE"] and extracted.extractor == "text-fields"
+    assert extracted.canonical_url == field["URL"] and extracted.sitename == field["SRC"]
+    assert extracted.published is not None and extracted.published_precision == "second"
+    assert "<" not in extracted.text and extracted.text.split("\n")[0] in field["TEXT"]
+    # The same words without the fields are plain text, read line by line.
+    plain = extract_text(raw.replace("<DOC>", "DOC"))
+    assert plain.extractor == "text-cleaner" and plain.published is None

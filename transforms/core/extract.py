@@ -424,9 +424,32 @@ class HtmlExtractor:
         )
 
 
+# A text document in the TREC style that news corpora are distributed in (ANT,
+# the TREC and CLEF collections): <DOC>, then one <FIELD>...</FIELD> per field.
+_SGML_DOC = re.compile(r"\A\s*<DOC>\s*<")
+_SGML_FIELD = re.compile(r"<(?!DOC>)([A-Z]+)>(.*?)</\1>", re.S)  # the fields inside <DOC>
+_SGML_TITLE = ("TITLE", "HEADLINE", "HEADER")
+_SGML_TIME = ("TIME", "DATE", "DATE_TIME", "PUBDATE")
+
+
+def _sgml_fields(raw: str) -> dict[str, str] | None:
+    """The fields of a TREC-style document that has a <TEXT>, else None."""
+    if not _SGML_DOC.match(raw):
+        return None
+    fields: dict[str, str] = {}
+    for name, value in _SGML_FIELD.findall(raw):
+        fields.setdefault(name, value.strip())
+    return fields if "TEXT" in fields else None
+
+
 def extract_text(raw: str, outlet: str | None = None, title: str | None = None) -> Extracted:
     """A saved plain-text page, cleaned of page chrome.  When the record names
-    its ``title``, a first line that is not that title is body, not headline."""
+    its ``title``, a first line that is not that title is body, not headline.
+    A TREC-style document (``<DOC><TITLE>...</TITLE><TEXT>...</TEXT>``) gives
+    its title, time, URL, source and author from its fields."""
+    fields = _sgml_fields(raw)
+    if fields is not None:
+        return _extract_sgml(fields, outlet, title)
     cleaned = clean_text(raw, outlet)
     paragraphs = cleaned.paragraphs
     if title and cleaned.title is not None and cleaned.title.strip() != title.strip():
@@ -437,5 +460,28 @@ def extract_text(raw: str, outlet: str | None = None, title: str | None = None) 
         title=title or cleaned.title,
         text="\n".join(paragraphs),
         extractor="text-cleaner",
+        credit_lines=cleaned.credits,
+    )
+
+
+def _extract_sgml(fields: dict[str, str], outlet: str | None, title: str | None) -> Extracted:
+    own_title = next((html_lib.unescape(fields[f]) for f in _SGML_TITLE if fields.get(f)), None)
+    cleaned = clean_text(html_lib.unescape(fields["TEXT"]), outlet)
+    # The body of a field-structured document has no headline line of its own: its first line is text.
+    paragraphs = [p for p in (cleaned.title, *cleaned.paragraphs) if p is not None]
+    if own_title and paragraphs and paragraphs[0].strip() == own_title.strip():
+        paragraphs = paragraphs[1:]
+    if not paragraphs:
+        raise ExtractionError("no_content", "the document's <TEXT> is empty")
+    stamp = next((s for f in _SGML_TIME if (s := parse_stamp(fields.get(f)))), None)
+    return Extracted(
+        title=title or own_title,
+        text="\n".join(paragraphs),
+        author=fields.get("AUTHOR") or None,
+        published=stamp.at if stamp else None,
+        published_precision=stamp.precision if stamp else None,
+        sitename=fields.get("SRC") or fields.get("SOURCE") or None,
+        canonical_url=fields.get("URL") or None,
+        extractor="text-fields",
         credit_lines=cleaned.credits,
     )
