@@ -10,12 +10,13 @@ from __future__ import annotations
 import argparse
 import json
 import sys
-from pathlib import Path
+from dataclasses import replace
 
 from pipeline.options import MAX_BYTES
 from transforms.core.encoding import DecodeError, decode_bytes
 from transforms.core.extract import ExtractionError, HtmlExtractor, extract_text
 from transforms.core.langid import LanguageDetector
+from transforms.core.records import DocMeta
 from transforms.core.taxonomy import TaxonomyError, parse_taxonomy, read_taxonomy_text
 from transforms.core.topics import ScoringParams, TopicResult, TopicTagger
 from transforms.read import READ_ERRORS, ReadProblem, jsonl_document, jsonl_records, kind_of, problem_of, read_document
@@ -29,7 +30,12 @@ def _parser() -> argparse.ArgumentParser:
         help="a saved page (.html, .htm, .xhtml, .shtml), a JSON Lines file (.jsonl, .ndjson: one record of it) "
         "or a plain-text article (anything else), optionally compressed (.gz, .bz2, .zst, .deflate, .xz)",
     )
-    parser.add_argument("--line", type=int, default=1, help="the record of a JSON Lines file to tag (default: 1)")
+    parser.add_argument(
+        "--line",
+        type=int,
+        help="the line of a JSON Lines file whose record to tag, as in source_uri's #L<line> "
+        "(default: the first record)",
+    )
     parser.add_argument("--title", help="the article's title, when the file does not carry it")
     parser.add_argument("--lang", help="ISO 639-1 language; detected as in the pipeline when left out")
     parser.add_argument("--taxonomy", help="taxonomy YAML to tag with (default: the packaged one)")
@@ -66,20 +72,22 @@ class _Refused(Exception):
 def _extract(args: argparse.Namespace):
     """The file's extracted article, and the language its record declares."""
     kind = kind_of(args.file)
-    lang = None
-    if args.line < 1:
-        raise _Refused(f"--line must be 1 or more, got {args.line}")
+    if args.line is not None and (kind != "jsonl" or args.line < 1):
+        raise _Refused(f"--line {args.line}: a line number of a JSON Lines file (.jsonl, .ndjson)")
     try:
         if kind == "jsonl":
             doc = _record(args.file, args.line)
-            lang, is_html = doc.meta.lang, doc.kind == "html"
-            text, title, source = doc.text, args.title or doc.meta.title, doc.meta.url
+            meta, is_html, text = doc.meta, doc.kind == "html", doc.text
         else:
-            is_html, title, source = kind == "html", args.title, str(Path(args.file))
+            meta, is_html = DocMeta(), kind == "html"
             text = decode_bytes(read_document(args.file, MAX_BYTES), is_html=is_html).text
+        # As the pipeline: the record's title over the page's, its outlet and URL given to the extractor.
+        title = args.title or meta.title
         if is_html:
-            return HtmlExtractor().extract(text, source=source), lang
-        return extract_text(text, title=title), lang
+            extracted = HtmlExtractor().extract(text, url=meta.url, source=meta.url or args.file, outlet=meta.outlet)
+        else:
+            extracted = extract_text(text, meta.outlet, title)
+        return (replace(extracted, title=title) if title else extracted), meta.lang
     except READ_ERRORS as exc:
         problem = problem_of(exc)
         raise _Refused(f"cannot read {args.file}: {problem.reason}: {problem.detail}") from exc
@@ -89,17 +97,19 @@ def _extract(args: argparse.Namespace):
         raise _Refused(f"{args.file}: {exc}") from exc
 
 
-def _record(path: str, line: int):
-    """Record number ``line`` of a JSON Lines file, read as the pipeline reads it."""
-    for number, (lineno, data) in enumerate(jsonl_records(path, MAX_BYTES), start=1):
+def _record(path: str, line: int | None):
+    """The record on ``line`` of a JSON Lines file (None: the first), read as the pipeline reads it."""
+    for lineno, data in jsonl_records(path, MAX_BYTES):
+        if line is not None and lineno != line and lineno != 0:
+            continue
         if isinstance(data, ReadProblem):
-            raise _Refused(f"cannot read {path} (line {lineno}): {data.reason}: {data.detail}")
-        if number == line:
-            doc = jsonl_document(f"{path}#L{lineno}", data, None)
-            if isinstance(doc, ReadProblem):
-                raise _Refused(f"{path} line {lineno}: {doc.reason}: {doc.detail}")
-            return doc
-    raise _Refused(f"--line {line}: {path} has fewer records")
+            where = f" (line {lineno})" if lineno else ""
+            raise _Refused(f"cannot read {path}{where}: {data.reason}: {data.detail}")
+        doc = jsonl_document(f"{path}#L{lineno}", data, None)
+        if isinstance(doc, ReadProblem):
+            raise _Refused(f"{path} line {lineno}: {doc.reason}: {doc.detail}")
+        return doc
+    raise _Refused(f"--line {line}: {path} has no record on that line")
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -142,7 +152,7 @@ def main(argv: list[str] | None = None) -> int:
             )
         )
     else:
-        shown = f"{args.file} (record {args.line})" if kind_of(args.file) == "jsonl" else args.file
+        shown = f"{args.file}#L{args.line}" if args.line else args.file
         print(render(shown, title, lang, result, taxonomy.version))
     return 0
 

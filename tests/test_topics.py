@@ -163,11 +163,19 @@ def test_tag_command_reads_a_json_lines_record_as_the_pipeline_does(tmp_path):
     assert done.returncode == 0, done.stderr
     tagged = json.loads(done.stdout)
     assert tagged["title"] == "اشتباكات في طرابلس" and tagged["primary_topic"] == "libya"
-    assert (
-        json.loads(_cli("tag", str(records), "--line", "2", "--json", cwd=tmp_path).stdout)["title"] == "Pomegranates"
-    )
-    beyond = _cli("tag", str(records), "--line", "3", cwd=tmp_path)
-    assert beyond.returncode == 2 and beyond.stderr.strip().endswith("has fewer records")
+    # --line is the file's line, as in the rows' source_uri (...#L3): the blank line counts.
+    third = _cli("tag", str(records), "--line", "3", "--json", cwd=tmp_path)
+    assert json.loads(third.stdout)["title"] == "Pomegranates", third.stderr
+    blank = _cli("tag", str(records), "--line", "2", cwd=tmp_path)
+    assert blank.returncode == 2 and blank.stderr.strip().endswith("has no record on that line")
+    # An HTML record keeps its own title over the page's, as in the pipeline.
+    body = "Russian drones struck Zaporizhzhia overnight, Ukrainian officials said. The strikes hit energy sites."
+    html = f"<html><head><title>Page title</title></head><body><article><p>{body}</p></article></body></html>"
+    page = {"url": "https://example.org/p", "title": "Drone strike on Zaporizhzhia", "html": html}
+    (tmp_path / "page.jsonl").write_text(json.dumps(page) + "\n", encoding="utf-8")
+    shown = _cli("tag", str(tmp_path / "page.jsonl"), "--json", cwd=tmp_path)
+    assert shown.returncode == 0, shown.stderr
+    assert json.loads(shown.stdout)["title"] == "Drone strike on Zaporizhzhia"
 
 
 def test_tag_command_refuses_what_run_refuses_in_one_line(tmp_path):

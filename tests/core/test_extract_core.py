@@ -105,3 +105,14 @@ def test_a_trec_style_text_gives_its_fields_not_its_tags(name):
     # The same words without the fields are plain text, read line by line.
     plain = extract_text(raw.replace("<DOC>", "DOC"))
     assert plain.extractor == "text-cleaner" and plain.published is None
+    # A collection file of several documents is refused whole, not read for its first.
+    with pytest.raises(ExtractionError, match="several_documents"):
+        extract_text(raw + "\n" + raw)
+
+
+def test_trec_fields_are_entity_decoded_and_an_unclosed_text_is_plain_text():
+    fields = "<DOC>\n<URL>http://a.example/x?a=1&amp;b=2</URL>\n<SRC>A &amp; B</SRC>\n<DATE_TIME>2018-02-18T20:50Z</DATE_TIME>\n"
+    extracted = extract_text(fields + "<TEXT>\nThe body of the article, long enough.\n</TEXT>\n</DOC>\n")
+    assert extracted.canonical_url == "http://a.example/x?a=1&b=2" and extracted.sitename == "A & B"
+    assert extracted.published_precision == "minute"
+    assert extract_text(fields + "<TEXT>\nA body that never closes.\n").extractor == "text-cleaner"

@@ -332,6 +332,9 @@ def test_library_call_takes_another_taxonomy():
         (MINI.replace("negative: 3}", "negative: -3}"), "weights.negative: a number of 0 or more"),
         (MINI.replace("negative: 3}", "negative: high}"), "weights.negative: a number of 0 or more"),
         (MINI.replace("negative: 3}", "negative: 3, bogus: 1}"), "unknown key 'bogus'"),
+        (MINI.replace("negative: 3}", "negative: .nan}"), "weights.negative: a number of 0 or more"),
+        (MINI.replace("version: t1", "version: 2026.10"), "version: a quoted string"),
+        (MINI.replace("id: test-war", "id: none"), "not 'none'"),
         (
             MINI.replace("weights: {core: 3, context: 1, shared: 0.5, negative: 3}", "weights: [3, 1]"),
             "weights: a mapping",
@@ -353,6 +356,15 @@ def test_malformed_taxonomies_are_refused_with_the_reason(broken, message):
     with pytest.raises(TaxonomyError, match=message) as refused:
         parse_taxonomy(broken)
     assert "\n" not in str(refused.value)  # one line, to print after the flag's name
+
+
+def test_yaml_anchors_and_merge_keys_still_load():
+    shared = MINI.replace(
+        "conflicts:",
+        "conflicts:\n  - &base {id: base-war, names: {en: Base war}, terms: {names: {core: {en: [Ruritania]}}}}",
+    )
+    merged = shared + "  - <<: *base\n    id: other-war\n"
+    assert parse_taxonomy(merged).ids == ("base-war", "test-war", "other-war")
 
 
 def test_a_taxonomy_file_that_is_not_utf8_is_refused(tmp_path):
@@ -595,6 +607,13 @@ def test_a_war_between_two_parties_opens_on_its_places_only_when_both_are_named(
     assert _why(TAGGER.tag(None, suburb, "ar"), "israel-lebanon") == "mentioned in passing: not opened"
     struck = TAGGER.tag(None, suburb + " ثم قصفت طائرة إسرائيلية مبنى في الضاحية الجنوبية.", "ar")
     assert _why(struck, "israel-lebanon").startswith("opened (core place")
+    # A party named only inside a longer place name ("southern Lebanon", "northern Israel") is named.
+    south = "Israeli airstrikes killed three people in southern Lebanon on Tuesday, near Bint Jbeil."
+    assert TAGGER.tag("Israeli strikes kill three in southern Lebanon", south, "en").primary == "israel-lebanon"
+    north = "Hezbollah fired rockets at northern Israel, hitting Kiryat Shmona."
+    assert TAGGER.tag("Rockets hit northern Israel", north, "en").primary == "israel-lebanon"
+    arabic = "شنت طائرات حربية إسرائيلية غارات على بلدات في جنوب لبنان، ما أدى إلى مقتل ثلاثة أشخاص."
+    assert TAGGER.tag("غارات إسرائيلية على جنوب لبنان", arabic, "ar").primary == "israel-lebanon"
     # A core name or actor opens it whatever the sides.
     named = TAGGER.tag("الحرب الإيرانية الإسرائيلية", text, "ar")
     assert _why(named, "iran-israel") == "opened (core names)"

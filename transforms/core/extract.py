@@ -427,19 +427,26 @@ class HtmlExtractor:
 # A text document in the TREC style that news corpora are distributed in (ANT,
 # the TREC and CLEF collections): <DOC>, then one <FIELD>...</FIELD> per field.
 _SGML_DOC = re.compile(r"\A\s*<DOC>\s*<")
-_SGML_FIELD = re.compile(r"<(?!DOC>)([A-Z]+)>(.*?)</\1>", re.S)  # the fields inside <DOC>
+# The one-line fields before <TEXT> (<TITLE>...</TITLE>); read line by line, so the cost stays linear.
+_SGML_FIELD = re.compile(r"^\s*<([A-Z_]+)>([^<\n]*)</\1>\s*$", re.M)
 _SGML_TITLE = ("TITLE", "HEADLINE", "HEADER")
 _SGML_TIME = ("TIME", "DATE", "DATE_TIME", "PUBDATE")
 
 
 def _sgml_fields(raw: str) -> dict[str, str] | None:
-    """The fields of a TREC-style document that has a <TEXT>, else None."""
+    """The fields of a TREC-style document with a <TEXT>...</TEXT>, else None."""
     if not _SGML_DOC.match(raw):
         return None
+    start, end = raw.find("<TEXT>"), raw.rfind("</TEXT>")
+    if start < 0 or end < start:
+        return None
+    if raw.count("<DOC>") > 1:  # a collection file: reading its first document would lose the others
+        raise ExtractionError("several_documents", f"{raw.count('<DOC>')} <DOC> documents in one file; one per file")
     fields: dict[str, str] = {}
-    for name, value in _SGML_FIELD.findall(raw):
-        fields.setdefault(name, value.strip())
-    return fields if "TEXT" in fields else None
+    for name, value in _SGML_FIELD.findall(raw, 0, start):
+        fields.setdefault(name, html_lib.unescape(value).strip())
+    fields["TEXT"] = raw[start + len("<TEXT>") : end]
+    return fields
 
 
 def extract_text(raw: str, outlet: str | None = None, title: str | None = None) -> Extracted:
@@ -465,7 +472,7 @@ def extract_text(raw: str, outlet: str | None = None, title: str | None = None) 
 
 
 def _extract_sgml(fields: dict[str, str], outlet: str | None, title: str | None) -> Extracted:
-    own_title = next((html_lib.unescape(fields[f]) for f in _SGML_TITLE if fields.get(f)), None)
+    own_title = next((fields[f] for f in _SGML_TITLE if fields.get(f)), None)
     cleaned = clean_text(html_lib.unescape(fields["TEXT"]), outlet)
     # The body of a field-structured document has no headline line of its own: its first line is text.
     paragraphs = [p for p in (cleaned.title, *cleaned.paragraphs) if p is not None]

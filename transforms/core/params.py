@@ -142,8 +142,8 @@ class ScoringParams(Params):
     (the README records the figures behind them).  Only the two gates are
     flags.
 
-    Not checked on construction: ``newsbeam tag`` and the evaluation try
-    any thresholds; ``newsbeam run`` checks them (:meth:`from_options`).
+    Not checked on construction: the evaluation tries any thresholds;
+    ``newsbeam run`` and ``newsbeam tag`` check them (:meth:`check`).
     """
 
     FLAG_PREFIX: ClassVar[str] = "topic"

@@ -7,6 +7,7 @@ record per armed conflict.  This module turns it into flat, immutable
 
 from __future__ import annotations
 
+import math
 import re
 from dataclasses import dataclass
 from importlib import resources
@@ -14,6 +15,8 @@ from pathlib import Path
 from typing import Any
 
 import yaml
+
+from transforms.core.schema import NO_TOPIC
 
 TIERS = ("core", "context", "shared")
 KINDS = ("names", "actors", "places", "events")
@@ -105,6 +108,8 @@ class _UniqueKeyLoader(yaml.SafeLoader):
     def construct_mapping(self, node: yaml.MappingNode, deep: bool = False) -> dict:
         seen: set[Any] = set()
         for key_node, _ in node.value:
+            if key_node.tag == "tag:yaml.org,2002:merge":  # <<: *base, whose keys the mapping's own override
+                continue
             key = self.construct_object(key_node, deep=deep)
             if key in seen:
                 line = key_node.start_mark.line + 1
@@ -132,6 +137,8 @@ def parse_taxonomy(text: str) -> Taxonomy:
         raise TaxonomyError("the taxonomy must be a mapping with version, weights and conflicts")
     _known_keys(doc, SECTIONS, "the taxonomy")
     version = _required(doc, "version", "the taxonomy")
+    if not isinstance(version, str):  # version: 2026.10 would read as the number 2026.1
+        raise TaxonomyError(f'version: a quoted string ("2026.12.14"), not {version!r}')
     languages = _mapping(doc.get("languages") or {}, "languages")
     _known_keys(languages, ("complete", "partial"), "languages")
     complete = tuple(_codes(languages.get("complete"), "languages.complete"))
@@ -154,9 +161,10 @@ def parse_taxonomy(text: str) -> Taxonomy:
         raise TaxonomyError("conflicts: a list of conflict records (- id: ...)")
     for record in records:
         conflict_id = _required(record, "id", "a conflict record")
-        if not isinstance(conflict_id, str) or not _ID.fullmatch(conflict_id):
+        if not isinstance(conflict_id, str) or not _ID.fullmatch(conflict_id) or conflict_id == NO_TOPIC:
             raise TaxonomyError(
-                f"conflict id {conflict_id!r}: lower-case letters, digits and dashes only (it names a topic= folder)"
+                f"conflict id {conflict_id!r}: lower-case letters, digits and dashes, not {NO_TOPIC!r} "
+                "(it names a topic= folder, and untagged articles go to topic=none)"
             )
         _known_keys(record, RECORD_KEYS, conflict_id)
         if conflict_id in seen:
@@ -210,7 +218,7 @@ def _weights(value: Any) -> dict[str, float]:
     weights = _mapping(value, "weights")
     _known_keys(weights, known, "weights")
     for name, weight in weights.items():
-        if isinstance(weight, bool) or not isinstance(weight, int | float) or weight < 0:
+        if isinstance(weight, bool) or not isinstance(weight, int | float) or not math.isfinite(weight) or weight < 0:
             raise TaxonomyError(f"weights.{name}: a number of 0 or more, not {weight!r}")
     return {name: float(weight) for name, weight in weights.items()}
 
