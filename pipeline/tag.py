@@ -14,7 +14,7 @@ from dataclasses import replace
 
 from pipeline.options import MAX_BYTES
 from transforms.core.encoding import DecodeError, decode_bytes
-from transforms.core.extract import ExtractionError, HtmlExtractor, extract_text
+from transforms.core.extract import ExtractionError, HtmlExtractor, extract_document
 from transforms.core.langid import LanguageDetector
 from transforms.core.records import DocMeta
 from transforms.core.taxonomy import TaxonomyError, parse_taxonomy, read_taxonomy_text
@@ -82,12 +82,9 @@ def _extract(args: argparse.Namespace):
             meta, is_html = DocMeta(), kind == "html"
             text = decode_bytes(read_document(args.file, MAX_BYTES), is_html=is_html).text
         # As the pipeline: the record's title over the page's, its outlet and URL given to the extractor.
-        title = args.title or meta.title
-        if is_html:
-            extracted = HtmlExtractor().extract(text, url=meta.url, source=meta.url or args.file, outlet=meta.outlet)
-        else:
-            extracted = extract_text(text, meta.outlet, title)
-        return (replace(extracted, title=title) if title else extracted), meta.lang
+        meta = replace(meta, title=args.title or meta.title)
+        extracted = extract_document(HtmlExtractor(), "html" if is_html else "text", text, meta, meta.url or args.file)
+        return (replace(extracted, title=meta.title) if meta.title else extracted), meta.lang
     except READ_ERRORS as exc:
         problem = problem_of(exc)
         raise _Refused(f"cannot read {args.file}: {problem.reason}: {problem.detail}") from exc

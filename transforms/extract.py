@@ -27,7 +27,7 @@ from transforms.core.eventtime import (
     latest_believed,
     refine,
 )
-from transforms.core.extract import Extracted, ExtractionError, HtmlExtractor, extract_text, host_names_of
+from transforms.core.extract import Extracted, ExtractionError, HtmlExtractor, extract_document, host_names_of
 from transforms.core.ids import make_doc_id
 from transforms.core.records import DecodedDocument
 from transforms.core.timeparse import precision_of
@@ -128,14 +128,9 @@ class ExtractFn(StageDoFn):
     @timed_stage
     def process(self, doc: DecodedDocument, arrival=beam.DoFn.TimestampParam) -> Iterator:
         try:
-            if doc.kind == "html":
-                reference = arrival_of(arrival, self.ingested_at) if self.stream else self.ingested_at
-                not_after = latest_believed(reference, self.stream.allowed_lateness if self.stream else None)
-                ext = self._html.extract(
-                    doc.text, url=doc.meta.url, source=doc.source_uri, outlet=doc.meta.outlet, not_after=not_after
-                )
-            else:
-                ext = extract_text(doc.text, doc.meta.outlet, doc.meta.title)
+            reference = arrival_of(arrival, self.ingested_at) if self.stream else self.ingested_at
+            not_after = latest_believed(reference, self.stream.allowed_lateness if self.stream else None)
+            ext = extract_document(self._html, doc.kind, doc.text, doc.meta, doc.source_uri, not_after)
         except ExtractionError as exc:
             ext = None
             failure = (exc.reason, exc.detail)

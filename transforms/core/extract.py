@@ -28,6 +28,7 @@ from trafilatura.utils import line_processing, load_html
 
 from transforms.core.eventtime import EARLIEST
 from transforms.core.headline import choose_headline
+from transforms.core.records import DocMeta
 from transforms.core.textclean import clean_text
 from transforms.core.timeparse import DAY, Stamp, parse_stamp
 
@@ -422,6 +423,18 @@ class HtmlExtractor:
             canonical_url=meta.url,
             declared_lang=declared_language(html),
         )
+
+
+def extract_document(
+    html: HtmlExtractor, kind: str, text: str, meta: DocMeta, source: str, not_after: datetime | None = None
+) -> Extracted:
+    """A decoded document's article by its kind: a page through ``html``
+    (with the record's URL and outlet), anything else as saved text (with
+    the record's outlet and title).  The pipeline and ``newsbeam tag`` both
+    extract through here."""
+    if kind == "html":
+        return html.extract(text, url=meta.url, source=source, outlet=meta.outlet, not_after=not_after)
+    return extract_text(text, meta.outlet, meta.title)
 
 
 # A text document in the TREC style that news corpora are distributed in (ANT,
