@@ -22,12 +22,13 @@ from urllib.parse import urlsplit
 
 from htmldate import find_date
 from trafilatura import bare_extraction
-from trafilatura.metadata import examine_meta, extract_author, extract_meta_json, extract_title, extract_url
+from trafilatura.metadata import examine_meta, extract_meta_json, extract_title, extract_url
 from trafilatura.settings import Extractor, use_config
-from trafilatura.utils import line_processing, load_html
+from trafilatura.utils import line_processing
 
 from transforms.core.eventtime import EARLIEST
 from transforms.core.headline import choose_headline
+from transforms.core.pagetree import AuthorFinder, TreeLoader
 from transforms.core.records import DocMeta
 from transforms.core.textclean import clean_text
 from transforms.core.timeparse import DAY, Stamp, parse_stamp
@@ -339,11 +340,12 @@ def _trimmed(value: str | None) -> str | None:
     return line_processing(html_lib.unescape(value[:10000])) or None if value else None
 
 
-def _page_metadata(tree, url: str | None) -> _Metadata:
+def _page_metadata(tree, url: str | None, authors: AuthorFinder) -> _Metadata:
     """The title, author and canonical URL as trafilatura's metadata pass
-    finds them (its own functions, in its order), without the parts of that
-    pass the pipeline does not keep (categories, tags, licence, site name)
-    and with the date left to the caller."""
+    finds them (its own functions, in its order; ``authors`` is its author
+    search), without the parts of that pass the pipeline does not keep
+    (categories, tags, licence, site name) and with the date left to the
+    caller."""
     found = examine_meta(tree)
     if found.author and " " not in found.author:
         found.author = None  # as trafilatura: a one-word author is a handle, not a name
@@ -353,7 +355,7 @@ def _page_metadata(tree, url: str | None) -> _Metadata:
         pass  # malformed JSON-LD: the meta tags' values stand, as in trafilatura
     return _Metadata(
         title=_trimmed(found.title or extract_title(tree)),
-        author=_trimmed(found.author or extract_author(tree)),
+        author=_trimmed(found.author or authors.find(tree)),
         url=_trimmed(found.url or extract_url(tree, url)),
     )
 
@@ -377,6 +379,8 @@ class HtmlExtractor:
             with_metadata=False,
             date_params=DATE_PARAMS,
         )
+        self._trees = TreeLoader()
+        self._authors = AuthorFinder()
 
     def extract(
         self,
@@ -396,7 +400,7 @@ class HtmlExtractor:
         try:
             # A saved fragment (an article's <div>, no <html> or <body>) is one
             # element that trafilatura refuses as a page: it is read as a body.
-            tree = load_html(f"<html><head></head><body>{html}</body></html>" if _FRAGMENT.match(html) else html)
+            tree = self._trees.load(f"<html><head></head><body>{html}</body></html>" if _FRAGMENT.match(html) else html)
             # bare_extraction works on a copy of the tree, so it is read again below.
             doc = bare_extraction(tree, options=options) if tree is not None else None
         except (ValueError, TypeError, AttributeError, RecursionError) as exc:
@@ -405,7 +409,7 @@ class HtmlExtractor:
         if doc is None or not (doc.text or "").strip():
             raise ExtractionError("no_content", "trafilatura found no article body")
         head = read_head(html)
-        meta = _page_metadata(tree, url)
+        meta = _page_metadata(tree, url, self._authors)
         statements = published_candidates(head)
         published = choose_published(statements, None, not_after)
         if published is None:
