@@ -1,7 +1,7 @@
-"""The baseline: a plain loop calling ``trafilatura.extract`` on every page
-of a folder, in one process, with the settings the pipeline's extractor uses
-(``TRAFILATURA_SETTINGS`` and ``trafilatura_config`` of
-transforms/core/extract.py, imported so the two cannot drift apart).
+"""The baseline: a plain loop calling ``trafilatura.bare_extraction`` with
+metadata on every page of a folder, in one process, with the settings the
+pipeline's extractor uses (``TRAFILATURA_SETTINGS`` and ``trafilatura_config``
+of transforms/core/extract.py, imported so the two cannot drift apart).
 
     python -m bench.baseline FOLDER      -> one JSON line: documents, seconds
 """
@@ -24,8 +24,8 @@ def main(folder: str) -> None:
     started = time.perf_counter()
     extracted = 0
     for path in paths:
-        text = trafilatura.extract(path.read_bytes(), config=config, output_format="txt", **TRAFILATURA_SETTINGS)
-        extracted += text is not None
+        doc = trafilatura.bare_extraction(path.read_bytes(), config=config, **TRAFILATURA_SETTINGS)
+        extracted += doc is not None and bool(doc.text)
     seconds = time.perf_counter() - started
     print(json.dumps({"documents": len(paths), "extracted": extracted, "seconds": seconds}))
 

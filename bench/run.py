@@ -8,7 +8,7 @@ in interleaved rounds (baseline, 1 worker, 2 workers, then again), and each
 ratio is the median of the ratios within a round, since a shared VM's speed
 drifts by 20% over minutes:
 
-1. the baseline, a plain loop over ``trafilatura.extract`` (bench/baseline.py);
+1. the baseline, a plain loop over ``trafilatura.bare_extraction`` with metadata (bench/baseline.py);
 2. ``newsbeam run`` on the DirectRunner with one worker, and its ratio to 1;
 3. the same with two worker processes, and its speed-up over one;
 4. each stage's own time per document, from the pipeline's ``stage_us.*``
@@ -144,7 +144,7 @@ def render(results: dict, previous: dict | None) -> str:
 
     f = results["figures"]
     rows = [
-        ("baseline: trafilatura.extract loop, docs/s", f["baseline_docs_per_s"], ("figures", "baseline_docs_per_s")),
+        ("baseline: bare_extraction loop, docs/s", f["baseline_docs_per_s"], ("figures", "baseline_docs_per_s")),
         ("pipeline, 1 worker, docs/s", f["pipeline_1w_docs_per_s"], ("figures", "pipeline_1w_docs_per_s")),
         ("  ratio to baseline", f["ratio_1w_to_baseline"], ("figures", "ratio_1w_to_baseline")),
         ("pipeline, 2 workers, docs/s", f["pipeline_2w_docs_per_s"], ("figures", "pipeline_2w_docs_per_s")),
