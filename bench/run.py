@@ -13,7 +13,10 @@ drifts by 20% over minutes:
 3. the same with two worker processes, and its speed-up over one;
 4. each stage's own time per document, from the pipeline's ``stage_us.*``
    counters, and what is left for Beam itself (shuffles, coders, start-up);
-5. peak resident memory of the whole process tree, at 1x and 4x the documents.
+5. peak resident memory of the whole process tree, at 1x and 4x the documents;
+6. the streaming graph: ``newsbeam replay`` (a TestStream, one element and
+   one watermark step per document) on the first ``--stream_docs`` pages,
+   with dedup and with ``--no_dedup``, beside the batch run on the same pages.
 
 The table is printed and written to bench/results.json, next to the figures
 of the previous results.json when there is one, so commits can be compared.
@@ -105,6 +108,29 @@ def pipeline(folder: Path, output: Path, workers: int) -> dict:
     }
 
 
+def replay(folder: Path, output: Path, dedup: bool) -> dict:
+    cmd = [sys.executable, "-m", "pipeline.cli", "replay", str(folder), "--output", str(output), "--overwrite"]
+    m = measure(cmd if dedup else [*cmd, "--no_dedup"])
+    summary = json.loads((output / "_summary.json").read_text())
+    docs = summary["documents_in"]
+    if docs != summary["articles"] + summary["duplicates"] + summary["rejects"]:
+        raise SystemExit(f"unbalanced replay: {summary}")
+    return {"docs_per_s": docs / summary["elapsed_seconds"], "documents": docs, "peak_rss_mb": m.peak_rss_mb}
+
+
+def first_pages(sample: Path, dest: Path, count: int) -> Path:
+    """A folder of the sample's first ``count`` pages (hard links)."""
+    dest.mkdir(parents=True, exist_ok=True)
+    for page in sorted(sample.glob("*.html"))[:count]:
+        target = dest / page.name
+        if not target.exists():
+            try:
+                os.link(page, target)
+            except OSError:  # another filesystem: copy
+                target.write_bytes(page.read_bytes())
+    return dest
+
+
 def median_of(runs: list[dict]) -> dict:
     """Each number the median over runs (nested dicts too)."""
     out: dict = {}
@@ -157,6 +183,14 @@ def render(results: dict, previous: dict | None) -> str:
         ("peak RSS, pipeline 1x, MB", f["pipeline_1x_peak_rss_mb"], ("figures", "pipeline_1x_peak_rss_mb")),
         ("peak RSS, pipeline 2 workers, MB", f["pipeline_2w_peak_rss_mb"], ("figures", "pipeline_2w_peak_rss_mb")),
     ]
+    if "stream_docs_per_s" in f:
+        rows += [
+            (f"batch, first {results['setup']['stream_docs']} pages, docs/s", f["stream_batch_docs_per_s"],
+             ("figures", "stream_batch_docs_per_s")),
+            ("streaming replay, dedup on, docs/s", f["stream_docs_per_s"], ("figures", "stream_docs_per_s")),
+            ("streaming replay, --no_dedup, docs/s", f["stream_no_dedup_docs_per_s"],
+             ("figures", "stream_no_dedup_docs_per_s")),
+        ]  # fmt: skip
     if "pipeline_4x_peak_rss_mb" in f:
         rows += [
             ("peak RSS, pipeline 4x, MB", f["pipeline_4x_peak_rss_mb"], ("figures", "pipeline_4x_peak_rss_mb")),
@@ -182,6 +216,8 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("--documents", type=int, default=2000, help="documents at 1x (default %(default)s)")
     parser.add_argument("--runs", type=int, default=3, help="runs per figure; the median is kept (default 3)")
     parser.add_argument("--skip_4x", action="store_true", help="leave out the 4x memory-growth runs")
+    parser.add_argument("--stream_docs", type=int, default=100,
+                        help="pages replayed as a stream; 0 leaves it out (default %(default)s)")  # fmt: skip
     parser.add_argument("--json", default=str(ROOT / "bench" / "results.json"), help="where the table goes as JSON")
     args = parser.parse_args(argv)
 
@@ -220,6 +256,13 @@ def main(argv: list[str] | None = None) -> None:
         figures["pipeline_4x_docs_per_s"] = four["docs_per_s"]
         runs["pipeline_4x"] = four
         setup["documents_4x"] = docs_4x
+    if args.stream_docs > 0:
+        few = first_pages(sample.folder, work / f"first-{args.stream_docs}", args.stream_docs)
+        print(f"  streaming: {args.stream_docs} pages, with and without dedup ...", file=sys.stderr, flush=True)
+        figures["stream_batch_docs_per_s"] = pipeline(few, out, 1)["docs_per_s"]
+        figures["stream_docs_per_s"] = replay(few, out, True)["docs_per_s"]
+        figures["stream_no_dedup_docs_per_s"] = replay(few, out, False)["docs_per_s"]
+        setup["stream_docs"] = args.stream_docs
     shutil.rmtree(out, ignore_errors=True)
     setup.update(
         cpus=os.cpu_count(),
