@@ -87,18 +87,28 @@ def sample_pages(archives: list[Path], dest: Path, count: int, max_bytes: int) -
     return Sample(dest, len(chosen), total)
 
 
+def _linked(pages: list[Path], folder: Path) -> None:
+    """Hard links to ``pages`` in ``folder`` (copies on another filesystem)."""
+    folder.mkdir(parents=True, exist_ok=True)
+    for page in pages:
+        target = folder / page.name
+        if not target.exists():
+            try:
+                os.link(page, target)
+            except OSError:  # another filesystem: copy
+                target.write_bytes(page.read_bytes())
+
+
 def repeated_set(sample: Sample, dest: Path, documents: int) -> tuple[Path, int]:
     """A folder of at least ``documents`` documents: the sample repeated."""
     repeats = -(-documents // sample.pages)
     pages = sorted(sample.folder.glob("*.html"))
     for r in range(repeats):
-        folder = dest / f"r{r:02d}"
-        folder.mkdir(parents=True, exist_ok=True)
-        for page in pages:
-            target = folder / page.name
-            if not target.exists():
-                try:
-                    os.link(page, target)
-                except OSError:  # another filesystem: copy
-                    target.write_bytes(page.read_bytes())
+        _linked(pages, dest / f"r{r:02d}")
     return dest, repeats * len(pages)
+
+
+def first_pages(sample: Path, dest: Path, count: int) -> Path:
+    """A folder of the sample's first ``count`` pages."""
+    _linked(sorted(sample.glob("*.html"))[:count], dest)
+    return dest

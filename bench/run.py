@@ -38,7 +38,7 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
 
-from bench.corpus import repeated_set, sample_pages, unpack
+from bench.corpus import first_pages, repeated_set, sample_pages, unpack
 
 ROOT = Path(__file__).resolve().parent.parent
 STAGES = ("read", "extract", "language", "topics", "dedup", "write")
@@ -116,19 +116,6 @@ def replay(folder: Path, output: Path, dedup: bool) -> dict:
     if docs != summary["articles"] + summary["duplicates"] + summary["rejects"]:
         raise SystemExit(f"unbalanced replay: {summary}")
     return {"docs_per_s": docs / summary["elapsed_seconds"], "documents": docs, "peak_rss_mb": m.peak_rss_mb}
-
-
-def first_pages(sample: Path, dest: Path, count: int) -> Path:
-    """A folder of the sample's first ``count`` pages (hard links)."""
-    dest.mkdir(parents=True, exist_ok=True)
-    for page in sorted(sample.glob("*.html"))[:count]:
-        target = dest / page.name
-        if not target.exists():
-            try:
-                os.link(page, target)
-            except OSError:  # another filesystem: copy
-                target.write_bytes(page.read_bytes())
-    return dest
 
 
 def median_of(runs: list[dict]) -> dict:

@@ -8,7 +8,7 @@ from pathlib import Path
 
 import pytest
 
-from bench.corpus import repeated_set, sample_pages
+from bench.corpus import first_pages, repeated_set, sample_pages
 
 PAGE = b"<html><body><p>%d</p></body></html>"
 
@@ -52,3 +52,13 @@ def test_a_set_repeats_the_sample_as_separate_files(tmp_path):
     assert sorted({f.parent.name for f in files}) == ["r00", "r01", "r02"]
     originals = {p.name: p.read_bytes() for p in sample.folder.glob("*.html")}
     assert all(f.read_bytes() == originals[f.name] for f in files)
+
+
+def test_the_streaming_set_is_the_samples_first_pages(tmp_path):
+    sample = tmp_path / "sample"
+    sample.mkdir()
+    for name in ("c.html", "a.html", "b.html", "notes.txt"):
+        (sample / name).write_text(name)
+    few = first_pages(sample, tmp_path / "few", 2)
+    assert sorted(p.name for p in few.iterdir()) == ["a.html", "b.html"]
+    assert (few / "a.html").read_text() == "a.html"

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from bench.run import first_pages, median_of, per_round_ratio
+from bench.run import median_of, per_round_ratio
 
 
 def _round(baseline: float, one: float) -> dict:
@@ -20,13 +20,3 @@ def test_a_ratio_pairs_the_runs_of_one_round_not_the_two_medians():
 def test_median_of_runs_goes_into_nested_figures():
     runs = [{"docs_per_s": v, "stage": {"extract": v * 2}, "label": "x"} for v in (3.0, 1.0, 2.0)]
     assert median_of(runs) == {"docs_per_s": 2.0, "stage": {"extract": 4.0}, "label": "x"}
-
-
-def test_the_streaming_set_is_the_samples_first_pages(tmp_path):
-    sample = tmp_path / "sample"
-    sample.mkdir()
-    for name in ("c.html", "a.html", "b.html", "notes.txt"):
-        (sample / name).write_text(name)
-    few = first_pages(sample, tmp_path / "few", 2)
-    assert sorted(p.name for p in few.iterdir()) == ["a.html", "b.html"]
-    assert (few / "a.html").read_text() == "a.html"
