@@ -84,15 +84,21 @@ def baseline(folder: Path) -> dict:
             "extracted": result["extracted"], "peak_rss_mb": m.peak_rss_mb}  # fmt: skip
 
 
+def balanced_summary(output: Path) -> dict:
+    """The run's ``_summary.json``; a run whose records do not add up ends the bench."""
+    summary = json.loads((output / "_summary.json").read_text())
+    if summary["documents_in"] != summary["articles"] + summary["duplicates"] + summary["rejects"]:
+        raise SystemExit(f"unbalanced run: {summary}")
+    return summary
+
+
 def pipeline(folder: Path, output: Path, workers: int) -> dict:
     cmd = [sys.executable, "-m", "pipeline.run", "--input", str(folder), "--output", str(output), "--overwrite"]
     if workers > 1:
         cmd += ["--direct_running_mode=multi_processing", f"--direct_num_workers={workers}"]
     m = measure(cmd)
-    summary = json.loads((output / "_summary.json").read_text())
+    summary = balanced_summary(output)
     docs = summary["documents_in"]
-    if docs != summary["articles"] + summary["duplicates"] + summary["rejects"]:
-        raise SystemExit(f"unbalanced run: {summary}")
     stages = {s: summary.get("stage_seconds", {}).get(s, 0.0) * 1000 / docs for s in STAGES}
     # One worker: what the stages' own code does not account for is Beam's.
     stages["beam_and_startup"] = summary["elapsed_seconds"] * 1000 / docs - sum(stages.values())
@@ -111,10 +117,8 @@ def pipeline(folder: Path, output: Path, workers: int) -> dict:
 def replay(folder: Path, output: Path, dedup: bool) -> dict:
     cmd = [sys.executable, "-m", "pipeline.cli", "replay", str(folder), "--output", str(output), "--overwrite"]
     m = measure(cmd if dedup else [*cmd, "--no_dedup"])
-    summary = json.loads((output / "_summary.json").read_text())
+    summary = balanced_summary(output)
     docs = summary["documents_in"]
-    if docs != summary["articles"] + summary["duplicates"] + summary["rejects"]:
-        raise SystemExit(f"unbalanced replay: {summary}")
     return {"docs_per_s": docs / summary["elapsed_seconds"], "documents": docs, "peak_rss_mb": m.peak_rss_mb}
 
 
