@@ -6,8 +6,10 @@ from lxml.html import HtmlElement
 from trafilatura.metadata import extract_author
 from trafilatura.utils import load_html
 
+from trafilatura.xpaths import AUTHOR_XPATHS
+
 from tests.conftest import DATA
-from transforms.core.pagetree import AuthorFinder, TreeLoader, needed_literals, prefiltered
+from transforms.core.pagetree import AuthorFinder, AuthorScan, TreeLoader, fingerprint, needed_literals, prefiltered
 
 # Real pages: news pages and heads of several languages, plus pages chosen
 # from the corpora for the author search's edge cases (named in the tests).
@@ -23,9 +25,11 @@ def loader():
     return TreeLoader()
 
 
-@pytest.fixture(scope="module")
-def finder():
-    return AuthorFinder()
+@pytest.fixture(scope="module", params=["scan", "xpath"])
+def finder(request):
+    # Both ways of reading the candidates: the scan, and XPath where the
+    # installed trafilatura's expressions are not the scan's.
+    return AuthorFinder(scan=request.param == "scan")
 
 
 @pytest.mark.parametrize("path", PAGES, ids=lambda p: p.name)
@@ -147,3 +151,59 @@ def test_the_root_of_a_fragment_is_not_deleted(loader, finder):
     assert load_html(html).tag == "div"
     assert extract_author(load_html(html)) == "Jane Roe"
     assert finder.find(loader.load(html)) == "Jane Roe"
+
+
+# trafilatura's own expressions, unguarded, as extract_author evaluates them.
+_NS = {"re": "http://exslt.org/regular-expressions"}
+_EXPRESSIONS = [etree.XPath(x.path, namespaces=_NS) for x in AUTHOR_XPATHS]
+
+
+def _same(scanned, selected) -> bool:
+    return len(scanned) == len(selected) and all(a is b for a, b in zip(scanned, selected, strict=True))
+
+
+def test_the_scan_is_written_for_the_installed_expressions():
+    assert fingerprint(AUTHOR_XPATHS) == AuthorScan.WRITTEN_FOR
+    assert AuthorFinder()._scan is not None
+
+
+@pytest.mark.parametrize("path", PAGES, ids=lambda p: p.name)
+def test_the_scan_selects_what_the_expressions_select(loader, path):
+    tree = loader.load(_read(path))
+    if tree is None or tree.find(".//rel") is not None:
+        return
+    for scanned, expression in zip(AuthorScan()(tree), _EXPRESSIONS, strict=True):
+        assert _same(scanned, expression(tree))
+
+
+# Every tag and attribute the expressions name, with values that match one
+# test, differ from it by a character or a case, or only contain it.
+_TAGS = ("a", "address", "div", "link", "p", "span", "strong", "h3", "h4", "li", "author", "section")
+_ATTRIBUTES = ("class", "id", "itemprop", "rel", "data-testid", "data-component")
+_VALUES = (
+    "author", "Author", "xauthorx", "author name", "author-name", "authorname", "AuthorName", "authorName",
+    "byline", "Byline", "main-byline", "BBL", "bbl", "byl", "username", "channel-name", "zuozhe", "bianji",
+    "xiaobian", "submitted-by", "posted-by", "journalist-name", "screenname", "writer", "AuthorCard",
+    "AuthorURL", "authorcard", "me", "",
+)  # fmt: skip
+
+
+@pytest.mark.parametrize("tag", _TAGS)
+def test_the_scan_selects_what_the_expressions_select_on_every_attribute(loader, tag):
+    cells = "".join(
+        f'<{tag} {attribute}="{value}">{attribute}={value}</{tag}>' for attribute in _ATTRIBUTES for value in _VALUES
+    )
+    tree = loader.load(f"<html><body><article><{tag}>bare</{tag}>{cells}</article></body></html>")
+    selections = [expression(tree) for expression in _EXPRESSIONS]
+    assert selections[2]  # the third expression selects cells of any tag
+    for scanned, selected in zip(AuthorScan()(tree), selections, strict=True):
+        assert _same(scanned, selected)
+
+
+def test_the_scan_reads_what_libxml2_leaves_beside_the_root(loader):
+    tree = loader.load(_read(DATA / "trees" / "business-punk.com.fitness.html"))
+    scanned = AuthorScan()(tree)
+    # The page's byline is outside the root element lxml returns.
+    assert any(e is not tree and tree not in list(e.iterancestors()) for found in scanned for e in found)
+    for found, expression in zip(scanned, _EXPRESSIONS, strict=True):
+        assert _same(found, expression(tree))

@@ -16,11 +16,15 @@ they only avoid work that cannot change those results:
   comments and dates.  Here each ``re:test`` first asks XPath's own
   ``contains()`` for a literal every branch of its pattern needs, so the
   regular expression only runs where it could match, and a page on which
-  no element could be an author skips the copy and the pruning.
+  no element could be an author skips the copy and the pruning.  For the
+  author expressions of the pinned trafilatura, :class:`AuthorScan` goes
+  further: it tests every element against all of them in one pass in
+  Python, a third of what evaluating them in XPath costs.
 """
 
 from __future__ import annotations
 
+import hashlib
 import re
 from copy import deepcopy
 
@@ -165,6 +169,78 @@ def _branches(path: str) -> list[tuple[str, bool]]:
     return steps
 
 
+def fingerprint(paths) -> str:
+    """A short digest of XPath expressions' texts."""
+    return hashlib.sha256("\x00".join(x.path for x in paths).encode()).hexdigest()[:16]
+
+
+class AuthorScan:
+    """``scan(tree)``: for each of trafilatura's ``AUTHOR_XPATHS``, the
+    elements it selects, in document order, from one pass over the document.
+
+    XPath's ``contains()`` and ``re:test`` cost libxml2 a string object per
+    element and test, so the three expressions' evaluation costs about 4 ms
+    a page; the same tests read in Python cost a third of that.  Written for
+    trafilatura's expressions as fingerprinted in :data:`WRITTEN_FOR`
+    (:class:`AuthorFinder` uses it only when they are the installed ones),
+    and for a document without a ``<rel>`` element: the first expression's
+    ``rel='me'`` tests a child element's text, which this scan leaves out."""
+
+    WRITTEN_FOR = "e2b00f1a6ccd057a"
+    # Expression 1: //*[self::a or self::address ...][@rel='author' or ... or re:test(@class, ...)] | //author
+    _TAGS_1 = frozenset(("a", "address", "div", "link", "p", "span", "strong"))
+    _TEST_IDS_1 = ("AuthorCard", "AuthorURL")
+    _CLASS_1 = re.compile("author-?name|AuthorName|authorName")
+    # Expression 2: //*[self::a or self::div or self::h3 ...][@class='byline' or ... or re:test(@class, ...)]
+    _TAGS_2 = frozenset(("a", "div", "h3", "h4", "p", "span"))
+    _CLASSES_2 = frozenset(("byline", "username", "byl", "BBL"))
+    _ID_2 = re.compile("author|zuozhe|bianji|xiaobian")
+    _CLASS_2 = re.compile("author|channel-name|zuozhe|bianji|xiaobian|submitted-by|posted-by|journalist-name")
+    # Expression 3: //*[contains(@data-component, 'Byline') or ... or re:test(@class, ...)]
+    _ID_3 = re.compile("[Aa]uthor")
+    _CLASS_3 = re.compile("[Aa]uthor|screenname|writer|[Bb]yline")
+
+    def __call__(self, tree: HtmlElement) -> tuple[list[HtmlElement], list[HtmlElement], list[HtmlElement]]:
+        first: list[HtmlElement] = []
+        second: list[HtmlElement] = []
+        third: list[HtmlElement] = []
+        for elem in _document_elements(tree):
+            get, tag = elem.get, elem.tag
+            cls, ident, prop = get("class") or "", get("id") or "", get("itemprop") or ""
+            if tag == "author" or (
+                tag in self._TAGS_1
+                and (
+                    get("rel") == "author"
+                    or ident == "author"
+                    or cls == "author"
+                    or prop == "author name"
+                    or get("data-testid") in self._TEST_IDS_1
+                    or self._CLASS_1.search(cls)
+                )
+            ):
+                first.append(elem)
+            if tag in self._TAGS_2 and (
+                cls in self._CLASSES_2 or "author" in prop or self._ID_2.search(ident) or self._CLASS_2.search(cls)
+            ):
+                second.append(elem)
+            if (
+                "Byline" in (get("data-component") or "")
+                or "author" in prop
+                or self._ID_3.search(ident)
+                or self._CLASS_3.search(cls)
+            ):
+                third.append(elem)
+        return first, second, third
+
+
+def _document_elements(tree: HtmlElement):
+    """Every element of ``tree``'s document in document order, as ``//*``
+    selects them: the root's, and those of what libxml2 leaves beside it."""
+    root = tree.getroottree().getroot()
+    for top in (*reversed(list(root.itersiblings(preceding=True))), root, *root.itersiblings()):
+        yield from top.iter(etree.Element)
+
+
 class AuthorFinder:
     """``find(tree)``: trafilatura's ``extract_author(tree)``.
 
@@ -182,8 +258,11 @@ class AuthorFinder:
     page it reads as a fragment, and not what libxml2 leaves beside the root
     after a broken page's end.)"""
 
-    def __init__(self) -> None:
+    def __init__(self, *, scan: bool = True) -> None:
+        """``scan``: read the candidates with :class:`AuthorScan` where it
+        was written for the installed expressions (else with XPath)."""
         self._author = [_compiled(x.path) for x in AUTHOR_XPATHS]
+        self._scan = AuthorScan() if scan and fingerprint(AUTHOR_XPATHS) == AuthorScan.WRITTEN_FOR else None
         self._around = [
             (_compiled(f"ancestor-or-self::{step}"), from_root)
             for x in AUTHOR_DISCARD_XPATHS
@@ -212,8 +291,9 @@ class AuthorFinder:
     def find(self, tree: HtmlElement) -> str | None:
         if tree.find(".//rel") is not None:
             return self._by_copy(tree)
-        for expression in self._author:
-            for elem in expression(tree):
+        candidates = self._scan(tree) if self._scan else (expression(tree) for expression in self._author)
+        for selected in candidates:
+            for elem in selected:
                 if not self._in_copy(elem, tree):
                     continue
                 if self._inside(elem):
