@@ -5,7 +5,6 @@ from lxml import etree
 from lxml.html import HtmlElement
 from trafilatura.metadata import extract_author
 from trafilatura.utils import load_html
-
 from trafilatura.xpaths import AUTHOR_XPATHS
 
 from tests.conftest import DATA
