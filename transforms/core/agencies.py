@@ -114,7 +114,7 @@ def packaged_agencies_text() -> str:
 def parse_agencies(text: str) -> tuple[str, tuple[Agency, ...]]:
     """(version, agencies) of an agency list's YAML text."""
     try:
-        doc = yaml.safe_load(text)
+        doc = yaml.load(text, Loader=getattr(yaml, "CSafeLoader", yaml.SafeLoader))  # libyaml's, where built
     except yaml.YAMLError as exc:
         raise AgencyError(f"not valid YAML: {exc}") from exc
     if not isinstance(doc, dict) or not doc.get("version") or not doc.get("agencies"):
