@@ -1,14 +1,24 @@
 """The faster page tree and author search give trafilatura's own results."""
 
+import re
+
 import pytest
 from lxml import etree
 from lxml.html import HtmlElement
 from trafilatura.metadata import extract_author
-from trafilatura.utils import load_html
+from trafilatura.utils import load_html, repair_faulty_html
 from trafilatura.xpaths import AUTHOR_XPATHS
 
 from tests.conftest import DATA
-from transforms.core.pagetree import AuthorFinder, AuthorScan, TreeLoader, fingerprint, needed_literals, prefiltered
+from transforms.core.pagetree import (
+    AuthorFinder,
+    AuthorScan,
+    TreeLoader,
+    class_members,
+    fingerprint,
+    needed_literals,
+    prefiltered,
+)
 
 # Real pages: news pages and heads of several languages, plus pages chosen
 # from the corpora for the author search's edge cases (named in the tests).
@@ -206,3 +216,36 @@ def test_the_scan_reads_what_libxml2_leaves_beside_the_root(loader):
     assert any(e is not tree and tree not in list(e.iterancestors()) for found in scanned for e in found)
     for found, expression in zip(scanned, _EXPRESSIONS, strict=True):
         assert _same(found, expression(tree))
+
+
+_REPAIRS = [
+    "<html><body><p>a\x00b\x0bc\x1fd\ufffee\uffff</p></body></html>",  # characters libxml2 refuses
+    "<html><body><p>tab\tline\nreturn\r kept</p></body></html>",
+    '<!DOCTYPE html PUBLIC "-//W3C//DTD XHTML 1.0//EN" "http://www.w3.org/TR/xhtml1/DTD/xhtml1-strict.dtd"/>\n<html><p>x</p></html>',
+    '<html lang="en"/>\n<body><p>self-closing root\x07</p></body>',
+]
+
+
+@pytest.mark.parametrize("html", _REPAIRS)
+def test_the_repair_is_trafilaturas(loader, html):
+    beginning = html[:50].lower()
+    assert loader.repair(html, beginning) == repair_faulty_html(html, beginning)
+    assert etree.tostring(loader.load(html)) == etree.tostring(load_html(html))
+
+
+@pytest.mark.parametrize(
+    ("pattern", "members"),
+    [
+        (r"[\x00-\x02\x0b\uffff]", ("\x00", "\x01", "\x02", "\x0b", "\uffff")),
+        (r"[^a]", None),  # a negation is no list
+        (r"[\d]", None),
+        (r"ab", None),
+        (r"[\x00-\uffff]", None),  # too many to ask for one by one
+    ],
+)
+def test_class_members(pattern, members):
+    assert class_members(re.compile(pattern)) == members
+
+
+def test_a_class_under_flags_is_no_list():
+    assert class_members(re.compile("[a-c]", re.IGNORECASE)) is None  # 'A' to 'C' match too
