@@ -26,6 +26,7 @@ from typing import Any
 import yaml
 
 from transforms.core.normalize import normalize_for_hashing
+from transforms.core.taxonomy import SAFE_LOADER
 
 DEFAULT_AGENCIES = "agencies.yaml"
 DATELINE, CREDIT_LINE, BYLINE = "dateline", "credit line", "byline"
@@ -114,7 +115,7 @@ def packaged_agencies_text() -> str:
 def parse_agencies(text: str) -> tuple[str, tuple[Agency, ...]]:
     """(version, agencies) of an agency list's YAML text."""
     try:
-        doc = yaml.load(text, Loader=getattr(yaml, "CSafeLoader", yaml.SafeLoader))  # libyaml's, where built
+        doc = yaml.load(text, Loader=SAFE_LOADER)
     except yaml.YAMLError as exc:
         raise AgencyError(f"not valid YAML: {exc}") from exc
     if not isinstance(doc, dict) or not doc.get("version") or not doc.get("agencies"):

@@ -102,12 +102,12 @@ def decode_taxonomy(data: bytes) -> str:
 
 
 # libyaml's safe loader where PyYAML was built with it (its wheels are):
-# the same documents, read about ten times faster than in Python, which a
-# worker's start-up feels.
-_SafeLoader = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
+# the same documents, read about five times faster than in Python, which a
+# worker's start-up feels.  The agency list is read with it too.
+SAFE_LOADER = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
 
 
-class _UniqueKeyLoader(_SafeLoader):
+class _UniqueKeyLoader(SAFE_LOADER):
     """YAML's safe loader, but a key given twice in one mapping is an error
     (a second ``violence:`` would silently replace the first)."""
 
