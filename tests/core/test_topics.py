@@ -4,9 +4,18 @@ normalization variants, negatives and scoring."""
 from __future__ import annotations
 
 import pytest
+import yaml
 
+from transforms.core.agencies import packaged_agencies_text
 from transforms.core.normalize import normalize_for_hashing
-from transforms.core.taxonomy import EVERY_CONFLICT, TaxonomyError, load_taxonomy, parse_taxonomy
+from transforms.core.taxonomy import (
+    EVERY_CONFLICT,
+    SAFE_LOADER,
+    TaxonomyError,
+    load_taxonomy,
+    parse_taxonomy,
+    read_taxonomy_text,
+)
 from transforms.core.topics import ScoringParams, TopicTagger, default_tagger, tag
 
 REQUIRED_IDS = {
@@ -643,3 +652,11 @@ def test_the_sudanese_is_no_mention_of_iraq():
         "محمد شياع السوداني يزور أربيل", "التقى رئيس الوزراء محمد شياع السوداني في أربيل قادة الإقليم.", "ar"
     )
     assert "iraq" in dict(iraqi.scores)
+
+
+def test_the_packaged_lists_read_the_same_with_either_yaml_loader():
+    # libyaml's loader is taken for speed where PyYAML has it; it must read
+    # the packaged taxonomy and agency list as the pure-Python one does.
+    for text in (read_taxonomy_text(None), packaged_agencies_text()):
+        assert yaml.load(text, Loader=SAFE_LOADER) == yaml.load(text, Loader=yaml.SafeLoader)
+    assert SAFE_LOADER is getattr(yaml, "CSafeLoader", yaml.SafeLoader)
