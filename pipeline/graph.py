@@ -185,18 +185,20 @@ def wire(p: beam.Pipeline, plan: RunPlan, source: beam.PTransform | None = None)
     articles = articles | "AttributeAgencies" >> AttributeAgencies(plan.topics.agencies_text)
     # --no_dedup still tells apart the records that share a URL.
     stage = Deduplicate if plan.deduplicate else SingleStories
-    # A batch run starts from what earlier runs of the output kept, and keeps what the next needs.
+    # A batch run starts from what earlier runs of the output kept (--append), and
+    # keeps what the next needs.
+    keep_state = not timing.streaming
     prior = None
-    if not timing.streaming:
-        earlier = FileSystems.join(output.state_in, DEDUP_STATE) if output.state_in else None
-        prior = p | "ReadDedupState" >> ReadDedupState(earlier)
+    if keep_state and output.state_in:
+        prior = p | "ReadDedupState" >> ReadDedupState(FileSystems.join(output.state_in, DEDUP_STATE))
     deduped = articles | "Dedup" >> stage(
-        plan.dedup, lateness_seconds=timing.lateness_seconds, streaming=timing.streaming, prior=prior
-    )
+        plan.dedup, lateness_seconds=timing.lateness_seconds, streaming=timing.streaming, prior=prior,
+        keep_state=keep_state,
+    )  # fmt: skip
     articles_written = deduped["articles"] | "WriteArticles" >> write_table("articles", output, timing.window)
     duplicates_written = deduped["duplicates"] | "WriteDuplicates" >> write_table("duplicates", output, timing.window)
     rejects = (read["rejects"], extracted["rejects"]) | "CollectRejects" >> beam.Flatten()
-    if prior is not None:
+    if keep_state:
         # A reject an earlier run wrote (the same input, read again) is already in the output.
         new_rejects = rejects | "NewRejects" >> NewRejects(prior)
         rejects = new_rejects["rejects"]

@@ -42,8 +42,11 @@ def rows_of(paths: list[str], columns: tuple[str, ...] = COLUMNS) -> Iterator[di
     for path in paths:
         with FileSystems.open(path) as fh:
             parquet = pq.ParquetFile(fh)
-            present = [c for c in columns if c in parquet.schema_arrow.names]
-            for batch in parquet.iter_batches(columns=present, batch_size=BATCH_ROWS):
+            names = set(parquet.schema_arrow.names)
+            present = [c for c in columns if c in names]
+            # One thread: a table's files are small (one per bundle and date), and
+            # pyarrow's pool costs more to start per file than it saves.
+            for batch in parquet.iter_batches(columns=present, batch_size=BATCH_ROWS, use_threads=False):
                 if "text" in present:
                     cut = pc.utf8_slice_codeunits(batch.column("text"), 0, TEXT_CHARS)
                     batch = batch.set_column(present.index("text"), "text", cut)

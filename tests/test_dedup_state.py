@@ -43,14 +43,17 @@ def _days() -> tuple[list[dict], list[dict]]:
 
 
 def _run(articles: list[dict], out: Path, prior: list[StatePart] | None) -> tuple[dict, list[StatePart], dict]:
-    """(story_id per doc_id, state rows, dedup counters) of one batch run."""
+    """(story_id per doc_id, state rows, dedup counters) of one batch run;
+    ``prior`` None: a first run, which has no earlier rows to read."""
     out.mkdir(parents=True)
     p = beam.Pipeline(options=PipelineOptions(["--runner", "FnApiRunner"]))
     stamped = (
         p | "Articles" >> beam.Create(articles) | beam.Map(lambda a: TimestampedValue(a, a["event_time"].timestamp()))
     )
-    state_in = p | "Prior" >> beam.Create(prior or [])
-    deduped = stamped | Deduplicate(prior=state_in)
+    if prior is None:
+        deduped = stamped | Deduplicate(keep_state=True)
+    else:
+        deduped = stamped | Deduplicate(prior=p | "Prior" >> beam.Create(prior))
     rows = (
         (deduped["articles"], deduped["duplicates"]) | beam.Flatten() | beam.Map(lambda r: (r["doc_id"], r["story_id"]))
     )
@@ -92,6 +95,17 @@ def test_two_appended_days_give_the_story_ids_of_one_run(tmp_path):
     again, state3, counters = _run(day2, tmp_path / "again", prior=state2)
     assert again == {} and counters["dedup.already_ingested"] == len(day2)
     assert sorted(state3) == sorted(state2)
+
+
+def test_a_first_run_keeps_the_state_a_run_from_an_empty_state_keeps(tmp_path):
+    day1, _ = _days()
+    fresh = _run(day1, tmp_path / "fresh", prior=None)
+    empty = _run(day1, tmp_path / "empty", prior=[])
+    assert fresh == empty
+    stories, state, counters = fresh
+    assert {p.step for p in state} == {"identify", "exact", "anchor", "matched"}
+    assert len({p.doc_id for p in state if p.step == "identify"}) == len(day1)
+    assert len(set(stories.values())) < len(stories) and counters["dedup.near_copies"] > 0
 
 
 def test_state_rows_out_of_reach_are_dropped_but_urls_are_remembered(tmp_path):

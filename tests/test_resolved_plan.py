@@ -214,7 +214,7 @@ def test_wiring_reads_no_file_and_no_option(tmp_path, folder, monkeypatch):
     labels = {t.full_label for t in p.transforms_stack[0].parts}
     assert labels == {"Read", "Extract", "DetectLanguage", "TagTopics", "AttributeAgencies", "Dedup", "WriteArticles",
                       "WriteDuplicates", "CollectRejects", "RejectRows", "WriteRejects",
-                      "ReadDedupState", "NewRejects", "GatherStateRows", "WriteDedupState"}  # fmt: skip
+                      "NewRejects", "GatherStateRows", "WriteDedupState"}  # fmt: skip
 
 
 def test_a_run_checks_the_dataflow_settings_once(tmp_path, folder, monkeypatch):

@@ -429,10 +429,12 @@ class _Form:
     deterministic by contract, and fixed now, since a later change of key
     coder breaks Dataflow's ``--update``."""
 
-    def __init__(self, streaming: bool, prior=None) -> None:
+    def __init__(self, streaming: bool, prior=None, keep_state: bool = False) -> None:
         self.streaming = streaming
         # Batch only: the StatePart rows an earlier run kept, or None.
         self.prior = prior
+        # Batch only: each step also sends on what it keeps, for the next run.
+        self.saving = (keep_state or prior is not None) and not streaming
 
     def _apply(self, keyed, by: str, label: str, batch_fn, stream_fn, outputs: tuple[str, ...], main: str, stamp: bool,
                prior=None):  # fmt: skip
@@ -450,12 +452,14 @@ class _Form:
     def ordered(self, keyed, by: str, label: str, step: OrderedStep, *outputs: str):
         """The step, and in batch what it keeps for the next run (the
         ``state`` output) when an earlier run's state is given."""
-        saving = self.prior is not None and not self.streaming
         prior = None
-        if saving:
-            prior = self.prior | f"Prior{by}" >> beam.FlatMap(_prior_of, step.name)
+        if self.saving:
+            # Without an earlier run's rows there is nothing to flatten in: a Flatten
+            # before a grouping is one more pass of every value on the local runner.
+            if self.prior is not None:
+                prior = self.prior | f"Prior{by}" >> beam.FlatMap(_prior_of, step.name)
             outputs = (*outputs, STATE)
-        batch = GroupedStepFn(step, save_state=saving)
+        batch = GroupedStepFn(step, save_state=self.saving)
         return self._apply(keyed, f"By{by}", label, batch, StatefulStepFn(step), outputs, "main", True, prior)
 
     def decide(self, keyed):
@@ -471,7 +475,7 @@ class _Form:
 class IdentifyRecords(beam.PTransform):
     """articles -> {'main': articles with a doc_id of their own, 'copies':
     same-URL copies, keyed by the doc_id they repeat; 'state' when
-    ``prior`` is given}.
+    ``prior`` is given or ``keep_state``}.
 
     Every later step keys by doc_id, so two records that share one must be
     told apart first: a URL is evidence of identity, not proof (see
@@ -479,20 +483,20 @@ class IdentifyRecords(beam.PTransform):
     text an earlier run wrote (``prior``) is counted as
     ``dedup.already_ingested`` and not written again."""
 
-    def __init__(self, *, keep_us: int, streaming: bool, prior=None):
+    def __init__(self, *, keep_us: int, streaming: bool, prior=None, keep_state: bool = False):
         super().__init__()
-        self.step = IdentifyStep(SAME_URL_RULE, keep_us, remember=prior is not None)
-        self.streaming = streaming
-        self.prior = prior
+        self.form = _Form(streaming, prior, keep_state)
+        self.step = IdentifyStep(SAME_URL_RULE, keep_us, remember=self.form.saving)
 
     def expand(self, articles):
         keyed = articles | "KeyByUrl" >> beam.Map(_key_by_doc)
-        return _Form(self.streaming, self.prior).ordered(keyed, "Url", "DecideIdentity", self.step, COPIES)
+        return self.form.ordered(keyed, "Url", "DecideIdentity", self.step, COPIES)
 
 
 class Deduplicate(beam.PTransform):
     """articles -> {'articles': first copies, 'duplicates': later copies},
-    and 'state' (:class:`StatePart` rows) when ``prior`` is given.
+    and 'state' (:class:`StatePart` rows) when ``prior`` is given or
+    ``keep_state`` (a first run of an output, that a later one continues).
 
     ``streaming`` picks the stateful form (unbounded input); batch runs the
     grouped form.  Both decide the same for data that is not late.  State
@@ -511,9 +515,10 @@ class Deduplicate(beam.PTransform):
         lateness_seconds: int = 86_400,
         streaming: bool = False,
         prior=None,
+        keep_state: bool = False,
     ) -> None:
         super().__init__()
-        if prior is not None and streaming:
+        if (prior is not None or keep_state) and streaming:
             raise ValueError("a streaming job keeps dedup state in the runner, not in the output")
         self.params = params
         self.rule = CopyRule(params.containment, params.lead, params.containment_anywhere)
@@ -521,13 +526,15 @@ class Deduplicate(beam.PTransform):
         self.keep_us = self.horizon_us + lateness_seconds * MICROS
         self.streaming = streaming
         self.prior = prior
+        self.keep_state = keep_state or prior is not None
 
     def identify(self) -> IdentifyRecords:
         """The first step: one doc_id per record (also what --no_dedup runs)."""
-        return IdentifyRecords(keep_us=self.keep_us, streaming=self.streaming, prior=self.prior)
+        return IdentifyRecords(keep_us=self.keep_us, streaming=self.streaming, prior=self.prior,
+                               keep_state=self.keep_state)  # fmt: skip
 
     def expand(self, articles):
-        form = _Form(self.streaming, self.prior)
+        form = _Form(self.streaming, self.prior, self.keep_state)
         identified = articles | "Identify" >> self.identify()
         keyed_by_text = identified.main | "KeyByText" >> beam.ParDo(KeyByTextFn())
         exact_step = ExactStep(self.horizon_us, self.keep_us)
@@ -537,7 +544,7 @@ class Deduplicate(beam.PTransform):
         ).with_outputs(BY_DOC, main="anchors")
         anchor_step = AnchorStep(self.rule, self.horizon_us, self.params.max_reps, self.keep_us)
         anchored = form.ordered(signed.anchors, "Anchor", "CompareAtAnchor", anchor_step)
-        verdicts = anchored.main if self.prior is not None else anchored
+        verdicts = anchored.main if self.keep_state else anchored
         gathered = (signed[BY_DOC], verdicts) | "GatherVerdicts" >> beam.Flatten()
         decided = form.decide(gathered)
         copies = (decided[COPIES], exact[COPIES], identified[COPIES]) | "GatherCopies" >> beam.Flatten()
@@ -556,7 +563,7 @@ class Deduplicate(beam.PTransform):
             resolved.append(hop_out.resolved)
             copies, pointing = hop_out[FORWARD], hop_out[JUMPED]
         out = {"articles": decided.stories, "duplicates": resolved | "CollectDuplicates" >> beam.Flatten()}
-        if self.prior is not None:
+        if self.keep_state:
             out["state"] = self._state(articles, identified, exact, anchored, matched)
         return out
 
@@ -574,11 +581,10 @@ class Deduplicate(beam.PTransform):
     def still_needed(self, articles, rows):
         """``rows`` less what the newest event time seen (in this run or
         the state) has put out of reach."""
-        newest = (
-            (articles | "EventTimes" >> beam.Map(_event_us), self.prior | "StateTimes" >> beam.Map(lambda p: p.ts_us))
-            | "AllTimes" >> beam.Flatten()
-            | "Newest" >> beam.CombineGlobally(max).without_defaults()
-        )
+        times = [articles | "EventTimes" >> beam.Map(_event_us)]
+        if self.prior is not None:
+            times.append(self.prior | "StateTimes" >> beam.Map(lambda p: p.ts_us))
+        newest = times | "AllTimes" >> beam.Flatten() | "Newest" >> beam.CombineGlobally(max).without_defaults()
         return rows | "StillNeeded" >> beam.FlatMap(
             _still_needed, beam.pvalue.AsSingleton(newest, default_value=None), self.keep_us
         )
@@ -613,7 +619,7 @@ class SingleStories(beam.PTransform):
         stories = identified.main | "OwnStory" >> beam.Map(lambda a: {**a, "story_id": a["doc_id"]})
         copies = identified[COPIES] | "CopyStory" >> beam.Map(_copy_of_own_story)
         out = {"articles": stories, "duplicates": copies}
-        if self.dedup.prior is not None:
+        if self.dedup.keep_state:
             out["state"] = self.dedup.still_needed(articles, identified[STATE])
         return out
 
@@ -653,7 +659,8 @@ class DropSeenRejectsFn(_StepFn):
 class NewRejects(beam.PTransform):
     """rejects -> {'rejects': those no earlier run wrote, 'state': every
     reject's state row}, given ``prior`` (an earlier run's state rows), so
-    an --append run over the same folder does not write its rejects again."""
+    an --append run over the same folder does not write its rejects again
+    (``prior`` None: no earlier run; every reject is new)."""
 
     def __init__(self, prior) -> None:
         super().__init__()
@@ -661,8 +668,10 @@ class NewRejects(beam.PTransform):
 
     def expand(self, rejects):
         keyed = rejects | "KeyByReject" >> beam.Map(lambda r: (reject_key(r), r))
-        known = self.prior | "PriorRejects" >> beam.FlatMap(_prior_of, REJECT_STEP)
-        grouped = (keyed, known) | "WithPrior" >> beam.Flatten() | "GroupByReject" >> beam.GroupByKey()
+        if self.prior is not None:
+            known = self.prior | "PriorRejects" >> beam.FlatMap(_prior_of, REJECT_STEP)
+            keyed = (keyed, known) | "WithPrior" >> beam.Flatten()
+        grouped = keyed | "GroupByReject" >> beam.GroupByKey()
         out = grouped | "DropSeen" >> beam.ParDo(DropSeenRejectsFn()).with_outputs(STATE, main="rejects")
         return {"rejects": out.rejects, "state": out[STATE]}
 

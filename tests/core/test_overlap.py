@@ -11,8 +11,9 @@ import numpy as np
 
 from tests.conftest import ROOT
 from tests.inputs import SEED_000, SEED_001, SEED_003
-from transforms.core.normalize import tokens
-from transforms.core.overlap import MAX_SHINGLES, CopyRule, anchors, compact, overlap
+from transforms.core.dedup import exact_key
+from transforms.core.normalize import normalize_for_hashing, tokens
+from transforms.core.overlap import MAX_SHINGLES, CopyRule, anchors, article_words, compact, overlap
 from transforms.core.textclean import clean_text
 
 A, B, C = (tokens(clean_text(s).text) for s in (SEED_000, SEED_001, SEED_003))
@@ -26,6 +27,16 @@ def test_compact_form_is_the_distinct_2grams_in_text_order_and_capped():
     assert np.array_equal(form, compact("a b a b c d".split())[:3])  # order of first occurrence
     assert len(compact([f"w{i}" for i in range(MAX_SHINGLES + 50)])) == MAX_SHINGLES
     assert len(compact([])) == 0 and len(compact(["one"])) == 1
+
+
+def test_a_normalization_passed_in_gives_the_same_words_and_key_as_the_text():
+    title, text = "Wire: Shelling in  STEPANAKERT", clean_text(SEED_001).text
+    normalized = normalize_for_hashing(text)
+    words = article_words(title, text)
+    assert words[:4] == ["wire", "shelling", "in", "stepanakert"] and words[4:] == tokens(text)
+    assert article_words(title, text, normalized=normalized) == words
+    assert article_words(None, "", normalized="") == []
+    assert exact_key(text, normalized=normalized) == exact_key(text) != exact_key(text + " x")
 
 
 def test_containment_is_exact_and_symmetric():

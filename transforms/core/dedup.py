@@ -56,10 +56,12 @@ NEAR = "near"  # another document's story, by the 2-grams both share
 SAME_URL_RULE = CopyRule(containment=0.5, lead=1.0, anywhere=0.5)
 
 
-def exact_key(text: str) -> str:
+def exact_key(text: str, *, normalized: str | None = None) -> str:
     """Hash of the normalized text: equal for copies that differ only in
-    orthography, punctuation, spacing or case."""
-    return hashlib.blake2b(normalize_for_hashing(text).encode("utf-8"), digest_size=16).hexdigest()
+    orthography, punctuation, spacing or case.  ``normalized``: the text's
+    :func:`normalize_for_hashing` form, when the caller has it already."""
+    normalized = normalize_for_hashing(text) if normalized is None else normalized
+    return hashlib.blake2b(normalized.encode("utf-8"), digest_size=16).hexdigest()
 
 
 @dataclass(frozen=True, slots=True)
@@ -341,12 +343,14 @@ def run_identity(
     out = []
     for ts_us, rec_id, article in items:
         url_doc_id = article["doc_id"]
-        text_key = exact_key(article["text"])
+        # One normalization for the text's hash and its compact form.
+        normalized = normalize_for_hashing(article["text"])
+        text_key = exact_key(article["text"], normalized=normalized)
         again = next((v for v in known if v.prior and v.text_key == text_key), None)
         if again is not None:
             out.append((article, ts_us, Identity(again.doc_id, already_ingested=True)))
             continue
-        form = compact(article_words(article.get("title"), article["text"]))
+        form = compact(article_words(article.get("title"), article["text"], normalized=normalized))
         best: tuple[tuple[float, int, str], Variant, float] | None = None
         for variant in known:
             if variant.size < 0:  # remembered past the horizon without its compact form

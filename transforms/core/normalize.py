@@ -50,7 +50,11 @@ def normalize_for_hashing(text: str) -> str:
 
 def tokens(text: str) -> list[str]:
     """Normalized words of ``text``."""
-    normalized = normalize_for_hashing(text)
+    return words_of(normalize_for_hashing(text))
+
+
+def words_of(normalized: str) -> list[str]:
+    """The words of a text already in :func:`normalize_for_hashing` form."""
     return normalized.split(" ") if normalized else []
 
 

@@ -30,7 +30,7 @@ from dataclasses import dataclass
 import mmh3
 import numpy as np
 
-from transforms.core.normalize import tokens
+from transforms.core.normalize import normalize_for_hashing, tokens, words_of
 
 GRAM_WORDS = 2  # words per compared shingle
 ANCHOR_WORDS = 5  # words per anchor
@@ -45,11 +45,13 @@ def _grams(words: Sequence[str], n: int) -> list[str]:
     return [" ".join(words[i : i + n]) for i in range(len(words) - n + 1)]
 
 
-def article_words(title: str | None, text: str) -> list[str]:
+def article_words(title: str | None, text: str, *, normalized: str | None = None) -> list[str]:
     """The normalized words compared of an article: its headline's, then its
     text's (a page's first line is its headline in one source and the start
-    of its body in another)."""
-    return tokens(title or "") + tokens(text)
+    of its body in another).  ``normalized``: the text's
+    :func:`~transforms.core.normalize.normalize_for_hashing` form, when the
+    caller has it already."""
+    return tokens(title or "") + words_of(normalize_for_hashing(text) if normalized is None else normalized)
 
 
 def compact(words: Sequence[str], cap: int = MAX_SHINGLES) -> np.ndarray:
