@@ -422,6 +422,13 @@ def _still_needed(part: StatePart, clock_us: int | None, keep_us: int) -> Iterat
         yield part._replace(values=b"", size=-1)
 
 
+def _with_prior(pcoll, label: str, prior):
+    """``pcoll`` and an earlier run's rows ``prior`` as one PCollection, or
+    ``pcoll`` alone when there are none: on the local runner a Flatten is
+    one more pass of every value, so none is applied for nothing."""
+    return pcoll if prior is None else (pcoll, prior) | label >> beam.Flatten()
+
+
 class _Form:
     """How a keyed step reads its key's values: grouped (batch) or through
     state (streaming).  Each streaming shuffle declares its output as
@@ -443,19 +450,15 @@ class _Form:
             pardo = beam.ParDo(stream_fn).with_input_types(KEYED)
         else:
             stamped = keyed | f"Stamp{by}" >> beam.Map(_with_ts) if stamp else keyed
-            if prior is not None:
-                stamped = (stamped, prior) | f"WithPrior{by}" >> beam.Flatten()
-            shuffled = stamped | f"Group{by}" >> beam.GroupByKey()
+            shuffled = _with_prior(stamped, f"WithPrior{by}", prior) | f"Group{by}" >> beam.GroupByKey()
             pardo = beam.ParDo(batch_fn)
         return shuffled | label >> (pardo.with_outputs(*outputs, main=main) if outputs else pardo)
 
     def ordered(self, keyed, by: str, label: str, step: OrderedStep, *outputs: str):
         """The step, and in batch what it keeps for the next run (the
-        ``state`` output) when an earlier run's state is given."""
+        ``state`` output) when state is kept."""
         prior = None
         if self.saving:
-            # Without an earlier run's rows there is nothing to flatten in: a Flatten
-            # before a grouping is one more pass of every value on the local runner.
             if self.prior is not None:
                 prior = self.prior | f"Prior{by}" >> beam.FlatMap(_prior_of, step.name)
             outputs = (*outputs, STATE)
@@ -581,10 +584,9 @@ class Deduplicate(beam.PTransform):
     def still_needed(self, articles, rows):
         """``rows`` less what the newest event time seen (in this run or
         the state) has put out of reach."""
-        times = [articles | "EventTimes" >> beam.Map(_event_us)]
-        if self.prior is not None:
-            times.append(self.prior | "StateTimes" >> beam.Map(lambda p: p.ts_us))
-        newest = times | "AllTimes" >> beam.Flatten() | "Newest" >> beam.CombineGlobally(max).without_defaults()
+        state_times = None if self.prior is None else self.prior | "StateTimes" >> beam.Map(lambda p: p.ts_us)
+        times = _with_prior(articles | "EventTimes" >> beam.Map(_event_us), "AllTimes", state_times)
+        newest = times | "Newest" >> beam.CombineGlobally(max).without_defaults()
         return rows | "StillNeeded" >> beam.FlatMap(
             _still_needed, beam.pvalue.AsSingleton(newest, default_value=None), self.keep_us
         )
@@ -668,10 +670,8 @@ class NewRejects(beam.PTransform):
 
     def expand(self, rejects):
         keyed = rejects | "KeyByReject" >> beam.Map(lambda r: (reject_key(r), r))
-        if self.prior is not None:
-            known = self.prior | "PriorRejects" >> beam.FlatMap(_prior_of, REJECT_STEP)
-            keyed = (keyed, known) | "WithPrior" >> beam.Flatten()
-        grouped = keyed | "GroupByReject" >> beam.GroupByKey()
+        known = None if self.prior is None else self.prior | "PriorRejects" >> beam.FlatMap(_prior_of, REJECT_STEP)
+        grouped = _with_prior(keyed, "WithPrior", known) | "GroupByReject" >> beam.GroupByKey()
         out = grouped | "DropSeen" >> beam.ParDo(DropSeenRejectsFn()).with_outputs(STATE, main="rejects")
         return {"rejects": out.rejects, "state": out[STATE]}
 
