@@ -20,6 +20,7 @@ import zstandard
 
 from tests.conftest import SEEDS, read_table
 from tests.inputs import MAX_BYTES, SEED_000, SEED_001, SEED_002, SEED_003
+from transforms.read import MatchFilesFn
 
 SEED_004 = (SEEDS / "004_9fef331906d48881.txt").read_text(encoding="utf-8")
 
@@ -161,6 +162,17 @@ def test_a_broken_symlink_is_a_reject(run_pipeline, tmp_path):
     assert "gone.html" in seen[f"{folder}/broken.html"][2]
     assert seen[f"{folder}/sub/broken.jsonl"][:2] == ("read", "broken_symlink")
     assert len(seen) == 3
+
+
+def test_the_files_matched_come_largest_first_with_the_unlisted_ones(tmp_path):
+    """The local runner deals the matched files to its workers in turn: in
+    falling size their shares even out.  The broken link (size 0) is still
+    among them, and equal sizes keep their path order."""
+    for name, size in (("a.html", 10), ("b.html", 3000), ("c.txt", 200), ("d.txt", 200)):
+        (tmp_path / name).write_bytes(b"x" * size)
+    (tmp_path / "broken.html").symlink_to(tmp_path / "gone.html")
+    found = list(MatchFilesFn().process(f"{tmp_path}/*"))
+    assert [Path(m.path).name for m in found] == ["b.html", "c.txt", "d.txt", "a.html", "broken.html"]
 
 
 def test_a_file_name_that_is_not_utf8_is_read_under_an_escaped_name(run_pipeline, tmp_path):
