@@ -247,14 +247,19 @@ class KeyByTextFn(_StepFn):
 class FingerprintFn(_StepFn):
     """One compact form per document (the 2-gram hashes of its headline and
     text), sent to each of its anchor keys; the article itself goes once,
-    keyed by doc_id, to wait for the verdicts."""
+    keyed by doc_id, to wait for the verdicts.  An earlier run's anchor row
+    (a :class:`StatePart`, in an --append run) goes on to its anchor key as
+    it is."""
 
     def __init__(self, *, anchor_every: int, max_anchors: int):
         self.anchor_every = anchor_every
         self.max_anchors = max_anchors
 
     @timed_stage
-    def process(self, article: dict[str, Any], ts=beam.DoFn.TimestampParam) -> Iterator:
+    def process(self, article: dict[str, Any] | StatePart, ts=beam.DoFn.TimestampParam) -> Iterator:
+        if isinstance(article, StatePart):
+            yield (article.key, article)
+            return
         article = {k: v for k, v in article.items() if k != TEXT_KEY}
         words = article_words(article.get("title"), article["text"])
         shingles = compact(words)
@@ -388,15 +393,20 @@ class ResolveFn(_StepFn):
 # --- the two forms of each keyed step ------------------------------------------
 
 
-def _with_ts(element: tuple[str, Any], ts=beam.DoFn.TimestampParam) -> tuple[str, tuple[int, Any]]:
+def _with_ts(element: tuple[str, Any], ts=beam.DoFn.TimestampParam) -> tuple[str, Any]:
     """Keep the event time through a GroupByKey (the group's timestamp is
-    not the element's)."""
-    return element[0], (_micros(ts), element[1])
+    not the element's); an earlier run's state row carries its own."""
+    key, value = element
+    return element if isinstance(value, StatePart) else (key, (_micros(ts), value))
 
 
 def _prior_of(part: StatePart, step: str) -> Iterator[tuple[str, StatePart]]:
     if part.step == step:
         yield part.key, part
+
+
+def _of_step(part: StatePart, step: str) -> bool:
+    return part.step == step
 
 
 def _prior_matched(part: StatePart) -> Iterator[tuple[str, Matched]]:
@@ -454,12 +464,13 @@ class _Form:
             pardo = beam.ParDo(batch_fn)
         return shuffled | label >> (pardo.with_outputs(*outputs, main=main) if outputs else pardo)
 
-    def ordered(self, keyed, by: str, label: str, step: OrderedStep, *outputs: str):
+    def ordered(self, keyed, by: str, label: str, step: OrderedStep, *outputs: str, joined: bool = False):
         """The step, and in batch what it keeps for the next run (the
-        ``state`` output) when state is kept."""
+        ``state`` output) when state is kept.  ``joined``: the earlier
+        run's rows of the step are among ``keyed`` already."""
         prior = None
         if self.saving:
-            if self.prior is not None:
+            if self.prior is not None and not joined:
                 prior = self.prior | f"Prior{by}" >> beam.FlatMap(_prior_of, step.name)
             outputs = (*outputs, STATE)
         batch = GroupedStepFn(step, save_state=self.saving)
@@ -542,11 +553,18 @@ class Deduplicate(beam.PTransform):
         keyed_by_text = identified.main | "KeyByText" >> beam.ParDo(KeyByTextFn())
         exact_step = ExactStep(self.horizon_us, self.keep_us)
         exact = form.ordered(keyed_by_text, "Text", "Exact", exact_step, COPIES, MATCHED)
-        signed = exact.main | "Fingerprint" >> beam.ParDo(
+        anchor_step = AnchorStep(self.rule, self.horizon_us, self.params.max_reps, self.keep_us)
+        # The anchors' earlier rows join the documents before the fan-out to
+        # the anchors, not after it: on the local runner a Flatten is one
+        # more pass of every value, and there are about 50 anchor values
+        # per document.
+        prior_anchors = (
+            None if self.prior is None else self.prior | "PriorAnchor" >> beam.Filter(_of_step, anchor_step.name)
+        )
+        signed = _with_prior(exact.main, "WithPriorAnchors", prior_anchors) | "Fingerprint" >> beam.ParDo(
             FingerprintFn(anchor_every=self.params.anchor_every, max_anchors=self.params.max_anchors)
         ).with_outputs(BY_DOC, main="anchors")
-        anchor_step = AnchorStep(self.rule, self.horizon_us, self.params.max_reps, self.keep_us)
-        anchored = form.ordered(signed.anchors, "Anchor", "CompareAtAnchor", anchor_step)
+        anchored = form.ordered(signed.anchors, "Anchor", "CompareAtAnchor", anchor_step, joined=True)
         verdicts = anchored.main if self.keep_state else anchored
         gathered = (signed[BY_DOC], verdicts) | "GatherVerdicts" >> beam.Flatten()
         decided = form.decide(gathered)
