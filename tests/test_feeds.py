@@ -163,9 +163,13 @@ def test_retries_honour_retry_after_and_the_rate_limit_holds(once, site):
     assert all("newsbeam" in h.headers.get("User-Agent", "") for h in site.hits)
     feeds = [h.at for h in site.hits if h.path.endswith((".xml", ".rss"))]
     pages = [h.at for h in site.hits if not h.path.endswith((".xml", ".rss")) and h.path != "/robots.txt"]
+    # The pacer spaces the requests it sends by 1 / RATE exactly; the server
+    # notes each when its handler runs, which on a loaded host can lag by
+    # some milliseconds, shortening the gap after it.  Twice the rate would
+    # put every gap at half the interval.
     for times in (feeds, pages):
         gaps = [b - a for a, b in itertools.pairwise(times)]
-        assert len(gaps) >= 3 and min(gaps) >= 0.95 / RATE, f"requests {min(gaps):.3f} s apart"
+        assert len(gaps) >= 3 and min(gaps) >= 0.75 / RATE, f"requests {min(gaps):.3f} s apart"
 
 
 @pytest.mark.parametrize("mode", ["batch", "streaming"])
