@@ -256,11 +256,11 @@ class FingerprintFn(_StepFn):
         self.max_anchors = max_anchors
 
     @timed_stage
-    def process(self, article: dict[str, Any] | StatePart, ts=beam.DoFn.TimestampParam) -> Iterator:
-        if isinstance(article, StatePart):
-            yield (article.key, article)
+    def process(self, element: dict[str, Any] | StatePart, ts=beam.DoFn.TimestampParam) -> Iterator:
+        if isinstance(element, StatePart):
+            yield (element.key, element)
             return
-        article = {k: v for k, v in article.items() if k != TEXT_KEY}
+        article = {k: v for k, v in element.items() if k != TEXT_KEY}
         words = article_words(article.get("title"), article["text"])
         shingles = compact(words)
         fp = Fingerprint(article["doc_id"], _micros(ts), shingles.tobytes(), len(shingles))
@@ -400,13 +400,13 @@ def _with_ts(element: tuple[str, Any], ts=beam.DoFn.TimestampParam) -> tuple[str
     return element if isinstance(value, StatePart) else (key, (_micros(ts), value))
 
 
-def _prior_of(part: StatePart, step: str) -> Iterator[tuple[str, StatePart]]:
-    if part.step == step:
-        yield part.key, part
-
-
 def _of_step(part: StatePart, step: str) -> bool:
     return part.step == step
+
+
+def _prior_of(part: StatePart, step: str) -> Iterator[tuple[str, StatePart]]:
+    if _of_step(part, step):
+        yield part.key, part
 
 
 def _prior_matched(part: StatePart) -> Iterator[tuple[str, Matched]]:
