@@ -33,10 +33,13 @@ $(VENV)/.installed-test: setup.py $(LOCK) | $(PY)
 run: $(VENV)/.installed-run
 	$(PY) -m pipeline.run --input seeds/ --output out/ --overwrite
 
-## test: the whole test suite (ruff included)
+# One pytest worker per core (at most four): whole files go to a worker, so
+# a file's emulator, browser or server fixtures start once.
+TEST_WORKERS ?= auto
+## test: the whole test suite (ruff included), its files spread over the cores (TEST_WORKERS=0: one process)
 test: $(VENV)/.installed-test
 	$(PY) -m ruff check .
-	$(PY) -m pytest
+	$(PY) -m pytest --numprocesses $(TEST_WORKERS) --maxprocesses 4 --dist loadfile
 
 $(VENV)/.installed-eval: setup.py $(LOCK) | $(PY)
 	$(PIP) -r $(LOCK) -e '.[test,eval]'

@@ -35,6 +35,8 @@ EXTRAS_REQUIRE = {
     "test": [
         "pytest>=8",
         "pytest-httpserver>=1.0",
+        # `make test` spreads the test files over the machine's cores.
+        "pytest-xdist>=3.5",
         # The docs' queries use its Python-style lambdas (1.3 and later).
         "duckdb>=1.3",
         "ruff>=0.6",
