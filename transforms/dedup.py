@@ -149,7 +149,9 @@ class GroupedStepFn(_StepFn):
     """Batch form of an ordered step: one key's ``(ts_us, value)`` pairs
     after a GroupByKey, decided at once, starting from what an earlier run
     kept under the key (its :class:`StatePart` rows, in the same group).
-    ``save_state``: also send on what the key keeps now, for the next run."""
+    ``save_state``: also send on what the key keeps now that the next run
+    still needs, by the run's newest event time (the side input
+    ``clock_us``, see :func:`_still_needed`)."""
 
     def __init__(self, step: OrderedStep, save_state: bool = False) -> None:
         self.step = step
@@ -160,7 +162,9 @@ class GroupedStepFn(_StepFn):
         self.step.setup()
 
     @timed_stage
-    def process(self, element: tuple[str, Iterable[tuple[int, Any] | StatePart]]) -> Iterator:
+    def process(
+        self, element: tuple[str, Iterable[tuple[int, Any] | StatePart]], clock_us: int | None = None
+    ) -> Iterator:
         key, values = element
         items, parts = [], []
         for value in values:
@@ -173,7 +177,8 @@ class GroupedStepFn(_StepFn):
         yield from self._emit((outs, counts))
         if self.save_state:
             for part in self.step.save(key, state):
-                yield beam.pvalue.TaggedOutput(STATE, part)
+                for kept in _still_needed(part, clock_us, self.step.keep_us):
+                    yield beam.pvalue.TaggedOutput(STATE, kept)
 
 
 class StatefulStepFn(_StepFn):
@@ -432,6 +437,11 @@ def _still_needed(part: StatePart, clock_us: int | None, keep_us: int) -> Iterat
         yield part._replace(values=b"", size=-1)
 
 
+def _matched_rows(element: tuple[str, Matched], clock_us: int | None, keep_us: int) -> Iterator[StatePart]:
+    """What a document matched, as the state row the next run reads, while it is still needed."""
+    yield from _still_needed(matched_part(*element), clock_us, keep_us)
+
+
 def _with_prior(pcoll, label: str, prior):
     """``pcoll`` and an earlier run's rows ``prior`` as one PCollection, or
     ``pcoll`` alone when there are none: on the local runner a Flatten is
@@ -446,35 +456,40 @@ class _Form:
     deterministic by contract, and fixed now, since a later change of key
     coder breaks Dataflow's ``--update``."""
 
-    def __init__(self, streaming: bool, prior=None, keep_state: bool = False) -> None:
+    def __init__(self, streaming: bool, prior=None, keep_state: bool = False, clock=None) -> None:
         self.streaming = streaming
         # Batch only: the StatePart rows an earlier run kept, or None.
         self.prior = prior
         # Batch only: each step also sends on what it keeps, for the next run.
         self.saving = (keep_state or prior is not None) and not streaming
+        # Batch only: the run's newest event time (a singleton side input, see
+        # Deduplicate.clock), by which each step leaves out what no later
+        # record can need; None keeps every row.
+        self.clock = clock
 
     def _apply(self, keyed, by: str, label: str, batch_fn, stream_fn, outputs: tuple[str, ...], main: str, stamp: bool,
-               prior=None):  # fmt: skip
+               prior=None, side: tuple = ()):  # fmt: skip
         if self.streaming:
             shuffled = keyed | f"Shuffle{by}" >> ReshufflePerKey().with_output_types(KEYED)
             pardo = beam.ParDo(stream_fn).with_input_types(KEYED)
         else:
             stamped = keyed | f"Stamp{by}" >> beam.Map(_with_ts) if stamp else keyed
             shuffled = _with_prior(stamped, f"WithPrior{by}", prior) | f"Group{by}" >> beam.GroupByKey()
-            pardo = beam.ParDo(batch_fn)
+            pardo = beam.ParDo(batch_fn, *side)
         return shuffled | label >> (pardo.with_outputs(*outputs, main=main) if outputs else pardo)
 
     def ordered(self, keyed, by: str, label: str, step: OrderedStep, *outputs: str, joined: bool = False):
         """The step, and in batch what it keeps for the next run (the
         ``state`` output) when state is kept.  ``joined``: the earlier
         run's rows of the step are among ``keyed`` already."""
-        prior = None
+        prior, side = None, ()
         if self.saving:
             if self.prior is not None and not joined:
                 prior = self.prior | f"Prior{by}" >> beam.FlatMap(_prior_of, step.name)
             outputs = (*outputs, STATE)
+            side = () if self.clock is None else (self.clock,)
         batch = GroupedStepFn(step, save_state=self.saving)
-        return self._apply(keyed, f"By{by}", label, batch, StatefulStepFn(step), outputs, "main", True, prior)
+        return self._apply(keyed, f"By{by}", label, batch, StatefulStepFn(step), outputs, "main", True, prior, side)
 
     def decide(self, keyed):
         outputs = (MATCHED, COPIES)
@@ -497,9 +512,9 @@ class IdentifyRecords(beam.PTransform):
     text an earlier run wrote (``prior``) is counted as
     ``dedup.already_ingested`` and not written again."""
 
-    def __init__(self, *, keep_us: int, streaming: bool, prior=None, keep_state: bool = False):
+    def __init__(self, *, keep_us: int, streaming: bool, prior=None, keep_state: bool = False, clock=None):
         super().__init__()
-        self.form = _Form(streaming, prior, keep_state)
+        self.form = _Form(streaming, prior, keep_state, clock)
         self.step = IdentifyStep(SAME_URL_RULE, keep_us, remember=self.form.saving)
 
     def expand(self, articles):
@@ -542,14 +557,16 @@ class Deduplicate(beam.PTransform):
         self.prior = prior
         self.keep_state = keep_state or prior is not None
 
-    def identify(self) -> IdentifyRecords:
-        """The first step: one doc_id per record (also what --no_dedup runs)."""
+    def identify(self, clock=None) -> IdentifyRecords:
+        """The first step: one doc_id per record (also what --no_dedup runs);
+        ``clock``: :meth:`clock`, when state is kept."""
         return IdentifyRecords(keep_us=self.keep_us, streaming=self.streaming, prior=self.prior,
-                               keep_state=self.keep_state)  # fmt: skip
+                               keep_state=self.keep_state, clock=clock)  # fmt: skip
 
     def expand(self, articles):
-        form = _Form(self.streaming, self.prior, self.keep_state)
-        identified = articles | "Identify" >> self.identify()
+        clock = self.clock(articles) if self.keep_state else None
+        form = _Form(self.streaming, self.prior, self.keep_state, clock)
+        identified = articles | "Identify" >> self.identify(clock)
         keyed_by_text = identified.main | "KeyByText" >> beam.ParDo(KeyByTextFn())
         exact_step = ExactStep(self.horizon_us, self.keep_us)
         exact = form.ordered(keyed_by_text, "Text", "Exact", exact_step, COPIES, MATCHED)
@@ -585,29 +602,24 @@ class Deduplicate(beam.PTransform):
             copies, pointing = hop_out[FORWARD], hop_out[JUMPED]
         out = {"articles": decided.stories, "duplicates": resolved | "CollectDuplicates" >> beam.Flatten()}
         if self.keep_state:
-            out["state"] = self._state(articles, identified, exact, anchored, matched)
+            out["state"] = (
+                identified[STATE],
+                exact[STATE],
+                anchored[STATE],
+                matched | "MatchedRows" >> beam.FlatMap(_matched_rows, clock, self.keep_us),
+            ) | "StateRows" >> beam.Flatten()
         return out
 
-    def _state(self, articles, identified, exact, anchored, matched):
-        """What the next run needs: each step's rows, and what every
-        document matched."""
-        rows = (
-            identified[STATE],
-            exact[STATE],
-            anchored[STATE],
-            matched | "MatchedRows" >> beam.MapTuple(matched_part),
-        ) | "StateRows" >> beam.Flatten()
-        return self.still_needed(articles, rows)
-
-    def still_needed(self, articles, rows):
-        """``rows`` less what the newest event time seen (in this run or
-        the state) has put out of reach."""
+    def clock(self, articles):
+        """The newest event time seen, in this run or the state, as a side
+        input: what each step keeps for the next run is what it leaves out
+        of reach (:func:`_still_needed`).  Each step applies it to its own
+        rows, so what is out of reach (most rows of a run over old pages)
+        never crosses the gathering of the rows."""
         state_times = None if self.prior is None else self.prior | "StateTimes" >> beam.Map(lambda p: p.ts_us)
         times = _with_prior(articles | "EventTimes" >> beam.Map(_event_us), "AllTimes", state_times)
         newest = times | "Newest" >> beam.CombineGlobally(max).without_defaults()
-        return rows | "StillNeeded" >> beam.FlatMap(
-            _still_needed, beam.pvalue.AsSingleton(newest, default_value=None), self.keep_us
-        )
+        return beam.pvalue.AsSingleton(newest, default_value=None)
 
 
 def _pointer(element: tuple[str, Matched]) -> tuple[str, Pointer]:
@@ -635,12 +647,13 @@ class SingleStories(beam.PTransform):
         self.dedup = Deduplicate(params, **run)
 
     def expand(self, articles):
-        identified = articles | "Identify" >> self.dedup.identify()
+        clock = self.dedup.clock(articles) if self.dedup.keep_state else None
+        identified = articles | "Identify" >> self.dedup.identify(clock)
         stories = identified.main | "OwnStory" >> beam.Map(lambda a: {**a, "story_id": a["doc_id"]})
         copies = identified[COPIES] | "CopyStory" >> beam.Map(_copy_of_own_story)
         out = {"articles": stories, "duplicates": copies}
         if self.dedup.keep_state:
-            out["state"] = self.dedup.still_needed(articles, identified[STATE])
+            out["state"] = identified[STATE]
         return out
 
 
