@@ -7,6 +7,7 @@ from __future__ import annotations
 import subprocess
 import sys
 
+import mmh3
 import numpy as np
 
 from tests.conftest import ROOT
@@ -27,6 +28,23 @@ def test_compact_form_is_the_distinct_2grams_in_text_order_and_capped():
     assert np.array_equal(form, compact("a b a b c d".split())[:3])  # order of first occurrence
     assert len(compact([f"w{i}" for i in range(MAX_SHINGLES + 50)])) == MAX_SHINGLES
     assert len(compact([])) == 0 and len(compact(["one"])) == 1
+
+
+def _defined(words: list[str], n: int, seed: int) -> list[int]:
+    """The hashes as the state format defines them: each run of ``n`` words
+    (the whole text if shorter) joined by a space, MurmurHash3 unsigned with
+    ``seed``, in text order.  Earlier runs' state holds these values, so a
+    faster computation must give them exactly."""
+    grams = [" ".join(words[i : i + n]) for i in range(len(words) - n + 1)] or ([" ".join(words)] if words else [])
+    return [mmh3.hash(g, seed, signed=False) for g in grams]
+
+
+def test_compact_form_and_anchors_are_the_hashes_the_state_format_defines():
+    for words in (A, B, C, A + B, [], ["one"], ["one", "two"], "a b c d e".split(), "a b c d e f".split()):
+        assert compact(words).tolist() == list(dict.fromkeys(_defined(words, 2, 11)))[:MAX_SHINGLES]
+        five = set(_defined(words, 5, 13))
+        chosen = sorted(h for h in five if h % 8 == 0)[:64] or sorted(five)[:1]
+        assert anchors(words, 8, 64) == [f"{h:08x}" for h in chosen]
 
 
 def test_a_normalization_passed_in_gives_the_same_words_and_key_as_the_text():
