@@ -43,8 +43,9 @@ _ANCHOR_SEED = 13
 def _grams(words: Sequence[str], n: int) -> list[str]:
     if len(words) <= n:
         return [" ".join(words)] if words else []
-    # n shifted views zipped: a third less than joining one slice per position.
-    return [" ".join(gram) for gram in zip(*(words[i:] for i in range(n)))]
+    # n shifted views zipped (the shorter ones end it): a third less than joining
+    # one slice per position.
+    return [" ".join(gram) for gram in zip(*(words[i:] for i in range(n)), strict=False)]
 
 
 def _hashes(grams: list[str], seed: int) -> Iterator[int]:
