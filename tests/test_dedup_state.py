@@ -140,3 +140,31 @@ def test_a_known_url_with_a_new_text_is_a_later_copy_across_runs(tmp_path):
     assert revision != "a00" and counters["dedup.same_url_copies"] == 1
     # A URL whose text was replaced by another story's is an article of its own, not day 1's.
     assert counters["dedup.url_variants"] == 1 and "a01" not in stories.values()
+
+
+def _decided(articles: list[dict], keep_state: bool, path: Path) -> list[tuple]:
+    """(doc_id, story_id, duplicate_of, similarity) of every record of one batch run."""
+    p = beam.Pipeline(options=PipelineOptions(["--runner", "FnApiRunner"]))
+    stamped = p | beam.Create(articles) | beam.Map(lambda a: TimestampedValue(a, a["event_time"].timestamp()))
+    deduped = stamped | Deduplicate(keep_state=keep_state)
+    rows = (
+        (deduped["articles"], deduped["duplicates"])
+        | beam.Flatten()
+        | beam.Map(lambda r: (r["doc_id"], r["story_id"], r.get("duplicate_of"), r.get("similarity")))
+    )
+    _ = rows | beam.combiners.ToList() | beam.Map(_save, str(path))
+    p.run().wait_until_finish()
+    return _load(path)
+
+
+def test_what_identify_prepares_gives_the_stories_of_a_run_that_computes_its_own(tmp_path):
+    """With state kept, Identify hands each text's normalization and compact
+    form on to Exact and Fingerprint; without, a lone record's are computed
+    where they are needed.  Both give the same stories and similarities."""
+    day1, day2 = _days()
+    # Headlines too: they are part of the compared words.
+    articles = [{**a, "title": a["text"].split("\n")[0][:80]} for a in day1 + day2]
+    kept = _decided(articles, True, tmp_path / "kept")
+    own = _decided(articles, False, tmp_path / "own")
+    assert kept == own
+    assert len(kept) == len(articles) and sum(r[1] != r[0] for r in kept) >= 4

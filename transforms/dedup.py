@@ -50,6 +50,7 @@ from collections.abc import Iterable, Iterator
 from typing import Any
 
 import apache_beam as beam
+import numpy as np
 import pyarrow.parquet as pq
 from apache_beam.coders import PickleCoder, VarIntCoder
 from apache_beam.io.filesystems import FileSystems
@@ -77,7 +78,7 @@ from transforms.core.dedup_steps import (
     FORWARD,
     JUMPED,
     MATCHED,
-    TEXT_KEY,
+    PREPARED,
     AnchorStep,
     Counts,
     ExactStep,
@@ -246,7 +247,8 @@ class KeyByTextFn(_StepFn):
 
     @timed_stage
     def process(self, article: dict[str, Any]) -> Iterator[tuple[str, dict[str, Any]]]:
-        yield article.get(TEXT_KEY) or exact_key(article["text"]), article
+        prepared = article.get(PREPARED)
+        yield (exact_key(article["text"]) if prepared is None else prepared.text_key), article
 
 
 class FingerprintFn(_StepFn):
@@ -265,9 +267,14 @@ class FingerprintFn(_StepFn):
         if isinstance(element, StatePart):
             yield (element.key, element)
             return
-        article = {k: v for k, v in element.items() if k != TEXT_KEY}
-        words = article_words(article.get("title"), article["text"])
-        shingles = compact(words)
+        article = {k: v for k, v in element.items() if k != PREPARED}
+        prepared = element.get(PREPARED)
+        if prepared is None:
+            words = article_words(article.get("title"), article["text"])
+            shingles = compact(words)
+        else:  # what Identify computed of the same text
+            words = article_words(article.get("title"), article["text"], normalized=prepared.normalized)
+            shingles = np.frombuffer(prepared.form, dtype=np.uint32)
         fp = Fingerprint(article["doc_id"], _micros(ts), shingles.tobytes(), len(shingles))
         keys = anchors(words, self.anchor_every, self.max_anchors)
         for key in keys:

@@ -310,8 +310,19 @@ class Identity:
     similarity: float = 1.0
     # The same URL and the same text as a record an earlier run wrote.
     already_ingested: bool = False
-    # The normalized-text hash computed to decide, for Exact to reuse.
-    text_key: str = ""
+    # What was computed to decide, for the later steps to reuse.
+    prepared: Prepared | None = None
+
+
+class Prepared(NamedTuple):
+    """What Identify computes of a record's text and the later steps need
+    again: Exact its normalized-text hash, Fingerprint its words and
+    compact form.  It rides along in the article (``PREPARED``) as far as
+    Fingerprint, instead of each step normalizing the text again."""
+
+    text_key: str
+    normalized: str
+    form: bytes  # compact form (uint32 hashes), as Fingerprint sends it
 
 
 def variant_doc_id(url_doc_id: str, rec_id: str, kind: str) -> str:
@@ -367,5 +378,5 @@ def run_identity(
             continue
         doc_id = url_doc_id if not known else variant_doc_id(url_doc_id, rec_id, "variant")
         known = [*known, Variant(doc_id, ts_us, form.tobytes(), len(form), text_key)]
-        out.append((article, ts_us, Identity(doc_id, text_key=text_key)))
+        out.append((article, ts_us, Identity(doc_id, prepared=Prepared(text_key, normalized, form.tobytes()))))
     return known, out

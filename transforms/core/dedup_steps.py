@@ -54,10 +54,10 @@ FORWARD = "forward"  # (next doc_id, Copy), for the next resolution hop
 JUMPED = "jumped"  # (doc_id, Matched): where a document points in the next resolution hop
 
 
-# Article key of what Identify computed (the normalized-text hash), reused
-# by Exact and dropped before the article goes on (writers ignore it in
-# any case).
-TEXT_KEY = "_text_key"
+# Article key of what Identify computed (a Prepared), reused by Exact and
+# Fingerprint and dropped where the article leaves them (writers ignore it
+# in any case).
+PREPARED = "_prepared"
 
 
 class Out(NamedTuple):
@@ -176,8 +176,8 @@ class IdentifyStep(OrderedStep):
             if identity.copy_of is None:
                 counts["url_variants"] += identity.doc_id != article["doc_id"]
                 unique = {**article, "doc_id": identity.doc_id}
-                if identity.text_key:  # computed here already: Exact reuses it
-                    unique[TEXT_KEY] = identity.text_key
+                if identity.prepared is not None:  # computed here already: Exact and Fingerprint reuse it
+                    unique[PREPARED] = identity.prepared
                 outs.append(Out(None, ts_us, unique))
                 continue
             counts["same_url_copies"] += 1
@@ -231,7 +231,8 @@ class ExactStep(OrderedStep):
                 outs.append(Out(None, ts_us, article))
                 continue
             copies += 1
-            copy = {**article, "duplicate_of": earlier[0], "similarity": 1.0, "duplicate_kind": EXACT}
+            copy = {k: v for k, v in article.items() if k != PREPARED}
+            copy.update(duplicate_of=earlier[0], similarity=1.0, duplicate_kind=EXACT)
             outs.append(Out(COPIES, ts_us, (earlier[0], Copy(copy, ts_us, earlier[1]))))
             outs.append(Out(MATCHED, ts_us, (article["doc_id"], Matched(earlier[0], earlier[1], ts_us))))
         return first, outs, {"exact_copies": copies}
