@@ -75,6 +75,20 @@ def test_a_repeat_and_a_revision_are_copies_another_text_is_a_variant():
     assert [i for _, _, i in run_identity([], items, complete=True)[1]] == ids
 
 
+def test_each_text_is_judged_by_its_own_words_and_headline():
+    """A text is normalized and hashed once per call however often it comes;
+    a text that only begins like another is not taken for it."""
+    lead = SEED_000[:200]
+    items = [
+        _article("u", SEED_000, "f#1", 0),
+        _article("u", lead + SEED_001, "f#2", 1),
+        _article("u", lead + SEED_001, "f#3", 2),
+    ]
+    decided = [identity for _, _, identity in run_identity([], items, complete=True)[1]]
+    assert decided[1].copy_of is None and decided[1].doc_id != "u"  # another story, same first lines
+    assert decided[2].copy_of == decided[1].doc_id and decided[2].similarity == 1.0
+
+
 def test_known_variants_carry_over_between_calls():
     """The streaming form decides in several calls, with the stories seen
     under the doc_id kept in state: the result is the batch one."""

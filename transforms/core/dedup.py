@@ -352,16 +352,24 @@ def run_identity(
         ts_us, _, article = items[0]
         return [], [(article, ts_us, Identity(article["doc_id"]))]
     out = []
+    # Records of one URL often repeat its text (a feed polled again): each
+    # distinct text is normalized and hashed once.
+    seen: dict[tuple[str | None, str], Prepared] = {}
     for ts_us, rec_id, article in items:
         url_doc_id = article["doc_id"]
+        text = (article.get("title"), article["text"])
+        ready = seen.get(text)
         # One normalization for the text's hash and its compact form.
-        normalized = normalize_for_hashing(article["text"])
-        text_key = exact_key(article["text"], normalized=normalized)
+        normalized = normalize_for_hashing(text[1]) if ready is None else ready.normalized
+        text_key = exact_key(text[1], normalized=normalized) if ready is None else ready.text_key
         again = next((v for v in known if v.prior and v.text_key == text_key), None)
         if again is not None:
             out.append((article, ts_us, Identity(again.doc_id, already_ingested=True)))
             continue
-        form = compact(article_words(article.get("title"), article["text"], normalized=normalized))
+        if ready is None:
+            form = compact(article_words(text[0], text[1], normalized=normalized)).tobytes()
+            ready = seen[text] = Prepared(text_key, normalized, form)
+        form = np.frombuffer(ready.form, dtype=np.uint32)
         best: tuple[tuple[float, int, str], Variant, float] | None = None
         for variant in known:
             if variant.size < 0:  # remembered past the horizon without its compact form
@@ -377,6 +385,6 @@ def run_identity(
             out.append((article, ts_us, Identity(doc_id, target.doc_id, target.ts_us, score)))
             continue
         doc_id = url_doc_id if not known else variant_doc_id(url_doc_id, rec_id, "variant")
-        known = [*known, Variant(doc_id, ts_us, form.tobytes(), len(form), text_key)]
-        out.append((article, ts_us, Identity(doc_id, prepared=Prepared(text_key, normalized, form.tobytes()))))
+        known = [*known, Variant(doc_id, ts_us, ready.form, len(form), text_key)]
+        out.append((article, ts_us, Identity(doc_id, prepared=ready)))
     return known, out
