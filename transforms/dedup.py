@@ -422,7 +422,7 @@ def _prior_of(part: StatePart, step: str) -> Iterator[tuple[str, StatePart]]:
 
 
 def _prior_matched(part: StatePart) -> Iterator[tuple[str, Matched]]:
-    if part.step == "matched":
+    if _of_step(part, MATCHED):
         yield part.key, matched_of(part)
 
 

@@ -99,7 +99,7 @@ STATE_SCHEMA = pa.schema(
 
 
 def matched_part(doc_id: str, matched: Matched) -> StatePart:
-    return StatePart("matched", doc_id, doc_id, matched.ts_us, target=matched.target, target_ts_us=matched.target_ts_us)
+    return StatePart(MATCHED, doc_id, doc_id, matched.ts_us, target=matched.target, target_ts_us=matched.target_ts_us)
 
 
 def matched_of(part: StatePart) -> Matched:
