@@ -164,7 +164,18 @@ def test_what_identify_prepares_gives_the_stories_of_a_run_that_computes_its_own
     day1, day2 = _days()
     # Headlines too: they are part of the compared words.
     articles = [{**a, "title": a["text"].split("\n")[0][:80]} for a in day1 + day2]
+    # A flash run twice: the same long headline over two different datelines,
+    # so only the headline's words give the two an anchor in common.
+    flash = "Armenia and Azerbaijan agree to a humanitarian ceasefire in Nagorno-Karabakh from midnight after ten hours of talks in Moscow"
+    for i, dateline in enumerate(("MOSCOW (Reuters)", "Moscow, Oct 10 (AP)")):
+        at = DAY1 + timedelta(hours=20, minutes=i)
+        articles.append({"doc_id": f"flash{i}", "text": dateline, "title": flash, "source_uri": f"flash{i}",
+                         "url": f"https://flash{i}.example/", "event_time": at})  # fmt: skip
     kept = _decided(articles, True, tmp_path / "kept")
     own = _decided(articles, False, tmp_path / "own")
     assert kept == own
     assert len(kept) == len(articles) and sum(r[1] != r[0] for r in kept) >= 4
+    assert [r[:3] for r in kept if r[0].startswith("flash")] == [
+        ("flash0", "flash0", None),
+        ("flash1", "flash0", "flash0"),
+    ]
